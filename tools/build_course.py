@@ -1,0 +1,250 @@
+"""Execute the course headless, render it to HTML, and write the results report.
+
+    python tools/build_course.py                      # every run below, then docs/results.md
+    python tools/build_course.py --runs fast          # one run (names: see RUNS)
+    python tools/build_course.py --report-only        # rewrite docs/results.md from build/
+
+Each run executes its notebooks one by one in a fresh kernel, with that run's settings, and
+writes to ``build/<run>/``: the executed notebooks, their HTML rendering with figures, and
+``results.json`` (wall time and peak memory per notebook, and the metrics each notebook showed
+with ``utils.report.show_metrics``). The report is rendered from those files only, so every
+number in it comes from an executed notebook.
+
+Other settings (``COURSE_OFFLINE``, ``COURSE_DATA_DIR``, ``COURSE_CACHE_DIR``) are taken from
+the environment and recorded in the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from utils.report import RESULTS_MIME, metrics_markdown  # noqa: E402
+
+NOTEBOOKS_DIR = ROOT / "notebooks"
+BUILD_DIR = ROOT / "build"
+REPORT = ROOT / "docs" / "results.md"
+PACKAGES = ("tensorflow", "keras", "numpy", "scikit-learn", "scikit-image", "umap-learn", "matplotlib")
+DATASET_INDEPENDENT = ("06",)  # notebooks that do not read COURSE_DATASET
+
+
+@dataclass(frozen=True)
+class Run:
+    """One execution of (some of) the course with fixed settings."""
+
+    fast: bool
+    dataset: str
+    skip: tuple[str, ...] = ()
+
+    def notebooks(self, notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
+        return [p for p in sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb")) if p.name[:2] not in self.skip]
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, "COURSE_FAST": "1" if self.fast else "0", "COURSE_DATASET": self.dataset}
+
+
+RUNS = {
+    "full-fashion_mnist": Run(fast=False, dataset="fashion_mnist"),
+    "full-mnist": Run(fast=False, dataset="mnist", skip=DATASET_INDEPENDENT),
+    "fast": Run(fast=True, dataset="mnist"),
+}
+
+
+def execute_notebook(source: Path, target: Path, timeout: int = 3600) -> dict:
+    """Execute ``source`` in a fresh kernel (cwd: its folder) and save it to ``target``.
+
+    Runs in this process; peak memory is the largest resident size among this process's
+    finished children, which is the kernel (run it in a fresh process to measure one notebook).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    notebook = nbformat.read(source, as_version=4)
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}}
+    )
+    start = time.perf_counter()
+    error = None
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        error = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()[-1][:300]
+    seconds = time.perf_counter() - start
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, target)
+    return {"seconds": round(seconds, 1), "peak_mib": _peak_children_mib(), "error": error}
+
+
+def _peak_children_mib() -> float | None:
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
+
+
+def collect_metrics(notebook) -> list[dict]:
+    """The metric tables an executed notebook displayed with ``show_metrics``, in order."""
+    return [
+        output["data"][RESULTS_MIME]
+        for cell in notebook.cells if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if RESULTS_MIME in output.get("data", {})
+    ]
+
+
+def collect_data_sources(notebook) -> list[str]:
+    """The lines the course's loaders printed (they all contain ``source:``)."""
+    lines = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if output.get("output_type") == "stream" and output.get("name") == "stdout":
+                lines += [line.strip() for line in output["text"].splitlines() if "source:" in line]
+    return list(dict.fromkeys(lines))
+
+
+def render_html(notebook, target: Path) -> None:
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(notebook)
+    target.write_text(body, encoding="utf-8")
+
+
+def build_run(name: str, run: Run, build_dir: Path = BUILD_DIR, notebooks_dir: Path = NOTEBOOKS_DIR) -> dict:
+    """Execute, render and summarise one run; returns (and saves) its results."""
+    import nbformat
+
+    out_dir = build_dir / name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = {
+        "run": name, "fast": run.fast, "dataset": run.dataset,
+        "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "settings": {k: os.environ.get(k, "") for k in ("COURSE_OFFLINE", "COURSE_DATA_DIR")},
+        "notebooks": [],
+    }
+    for source in run.notebooks(notebooks_dir):
+        target = out_dir / source.name
+        print(f"[{name}] executing {source.name} ...", flush=True)
+        completed = subprocess.run(
+            [sys.executable, __file__, "--execute-one", str(source), str(target)],
+            env=run.environment(), capture_output=True, text=True,
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"could not execute {source.name}:\n{completed.stderr[-2000:]}")
+        measured = json.loads(completed.stdout.strip().splitlines()[-1])
+        notebook = nbformat.read(target, as_version=4)
+        render_html(notebook, target.with_suffix(".html"))
+        entry = {"name": source.name, **measured, "metrics": collect_metrics(notebook),
+                 "data_sources": collect_data_sources(notebook)}
+        results["notebooks"].append(entry)
+        status = "FAILED: " + measured["error"] if measured["error"] else "ok"
+        print(f"[{name}] {source.name}: {measured['seconds']:.0f} s, {measured['peak_mib']} MiB peak, {status}", flush=True)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=1))
+    return results
+
+
+def _environment_lines() -> list[str]:
+    versions = []
+    for package in PACKAGES:
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            pass
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    memory = ""
+    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
+        memory = f", {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB memory"
+    return [
+        f"- Hardware: {cpu}, {os.cpu_count()} CPU cores{memory}, no GPU",
+        f"- Software: Python {platform.python_version()}, " + ", ".join(versions),
+    ]
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min"
+
+
+def render_report(all_results: list[dict]) -> str:
+    """``docs/results.md`` from the results of one or more runs."""
+    lines = [
+        "# Course results",
+        "",
+        "Generated by `python tools/build_course.py` from the executed notebooks; do not edit by hand.",
+        "",
+        f"- Report written: {dt.date.today().isoformat()}",
+        *_environment_lines(),
+        "",
+    ]
+    for results in all_results:
+        settings = ", ".join(f"{k}={v or 'unset'}" for k, v in results["settings"].items())
+        total = sum(nb["seconds"] for nb in results["notebooks"])
+        lines += [
+            f"## Run `{results['run']}`: {'fast' if results['fast'] else 'full'} mode, COURSE_DATASET={results['dataset']}",
+            "",
+            f"Started {results['started']}; {settings}. Whole run: **{_minutes(total)}**.",
+            "",
+            "| notebook | status | wall time | peak memory |",
+            "|---|---|---|---|",
+        ]
+        for nb in results["notebooks"]:
+            status = f"failed: {nb['error']}" if nb["error"] else "ok"
+            memory = f"{nb['peak_mib']:,.0f} MiB" if nb["peak_mib"] is not None else "n/a"
+            lines.append(f"| {nb['name']} | {status} | {_minutes(nb['seconds'])} | {memory} |")
+        sources = sorted({s for nb in results["notebooks"] for s in nb["data_sources"]})
+        if sources:
+            lines += ["", "Data, as the loaders reported it:", ""] + [f"- {s}" for s in sources]
+        for nb in results["notebooks"]:
+            if nb["metrics"]:
+                lines += ["", f"### {nb['name']}", ""]
+                lines += [metrics_markdown(m["title"], m["metrics"]) for m in nb["metrics"]]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def load_results(build_dir: Path = BUILD_DIR) -> list[dict]:
+    """Every run's results found in ``build_dir``, in the order of RUNS (others after)."""
+    found = {p.parent.name: json.loads(p.read_text()) for p in build_dir.glob("*/results.json")}
+    order = list(RUNS) + sorted(set(found) - set(RUNS))
+    return [found[name] for name in order if name in found]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", nargs="+", choices=list(RUNS), default=list(RUNS), help="which runs to execute")
+    parser.add_argument("--report-only", action="store_true", help="only rewrite docs/results.md from build/")
+    parser.add_argument("--execute-one", nargs=2, metavar=("SOURCE", "TARGET"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.execute_one:
+        print(json.dumps(execute_notebook(Path(args.execute_one[0]), Path(args.execute_one[1]))))
+        return 0
+    if not args.report_only:
+        for name in args.runs:
+            build_run(name, RUNS[name])
+    all_results = load_results()
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(render_report(all_results))
+    print(f"wrote {REPORT.relative_to(ROOT)} and {BUILD_DIR.relative_to(ROOT)}/")
+    failed = [nb["name"] for r in all_results for nb in r["notebooks"] if nb["error"]]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
