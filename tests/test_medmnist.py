@@ -1,0 +1,155 @@
+"""The MedMNIST loader, on small files the tests write themselves (never the network)."""
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from utils import data
+from utils.config import COURSE_ROOT
+
+SIZES = {"train": 12, "val": 4, "test": 6}
+SHARED_DATA = COURSE_ROOT.parent / "shared" / "data"  # the offline copy that CI uses
+
+
+def _write_medmnist(path, size=28, sizes=SIZES, seed=0, **overrides):
+    """A small file in the official layout: images (N, size, size) uint8, labels (N, 1) uint8."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for split, n in sizes.items():
+        arrays[f"{split}_images"] = rng.integers(0, 256, (n, size, size), dtype=np.uint8)
+        arrays[f"{split}_labels"] = (np.arange(n) % 2).astype(np.uint8).reshape(n, 1)
+    arrays.update(overrides)
+    arrays = {key: value for key, value in arrays.items() if value is not None}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
+    return arrays
+
+
+@pytest.fixture
+def medmnist_env(course_env, tmp_path):
+    """Course settings with a data folder, and no medmnist-package folder."""
+    course_env.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
+    course_env.setattr(data, "MEDMNIST_PACKAGE_ROOT", tmp_path / "dot_medmnist")
+    return course_env
+
+
+def test_local_file_shapes_and_flat_labels(medmnist_env, tmp_path, capsys):
+    arrays = _write_medmnist(tmp_path / "data" / "medmnist" / "pneumoniamnist.npz")
+    ds = data.load_medmnist("pneumoniamnist")
+    assert ds.x_train.shape == (12, 28, 28) and ds.x_val.shape == (4, 28, 28) and ds.x_test.shape == (6, 28, 28)
+    for split in ("train", "val", "test"):
+        labels = getattr(ds, f"y_{split}")
+        assert labels.shape == (SIZES[split],) and labels.dtype == np.int64
+        np.testing.assert_array_equal(labels, arrays[f"{split}_labels"].ravel())
+    np.testing.assert_array_equal(ds.x_test, arrays["test_images"])
+    assert ds.class_names == ("normal", "pneumonia") and ds.title == "PneumoniaMNIST" and ds.size == 28
+    out = capsys.readouterr().out
+    assert "COURSE_DATA_DIR" in out and "12 train / 4 val / 6 test" in out
+
+
+def test_a_file_that_is_not_the_official_one_is_used_and_named(medmnist_env, tmp_path, capsys):
+    path = tmp_path / "data" / "medmnist" / "breastmnist.npz"
+    _write_medmnist(path)
+    ds = data.load_medmnist("breastmnist")
+    md5 = hashlib.md5(path.read_bytes()).hexdigest()
+    assert not ds.official and ds.md5 == md5
+    out = capsys.readouterr().out
+    assert md5 in out and data.MEDMNIST_INFO["breastmnist"]["md5"][28] in out and "NOT the official" in out
+
+
+def test_the_official_checksum_is_recognised(medmnist_env, tmp_path, capsys):
+    path = tmp_path / "data" / "medmnist" / "pneumoniamnist_64.npz"
+    _write_medmnist(path, size=64)
+    md5 = hashlib.md5(path.read_bytes()).hexdigest()
+    medmnist_env.setitem(data.MEDMNIST_INFO["pneumoniamnist"]["md5"], 64, md5)
+    ds = data.load_medmnist("pneumoniamnist", size=64)
+    assert ds.official and ds.x_train.shape == (12, 64, 64)
+    assert "the official file" in capsys.readouterr().out
+
+
+def test_download_is_verified_and_cached(medmnist_env, tmp_path, capsys):
+    medmnist_env.setenv("COURSE_OFFLINE", "0")
+    source = tmp_path / "zenodo" / "breastmnist_128.npz"
+    _write_medmnist(source, size=128)
+    medmnist_env.setitem(data.MEDMNIST_INFO["breastmnist"]["md5"], 128, hashlib.md5(source.read_bytes()).hexdigest())
+    urls = []
+
+    def fake_download(url, destination):
+        urls.append(url)
+        destination.write_bytes(source.read_bytes())
+
+    medmnist_env.setattr(data, "_download", fake_download)
+    ds = data.load_medmnist("breastmnist", size=128)
+    assert ds.official and ds.x_val.shape == (4, 128, 128)
+    assert urls == [data.MEDMNIST_URL.format(file_name="breastmnist_128.npz")]
+    assert (tmp_path / "cache" / "medmnist" / "breastmnist_128.npz").is_file()
+    data.load_medmnist("breastmnist", size=128)  # now from the cache: no second download
+    assert len(urls) == 1 and "course cache" in capsys.readouterr().out
+
+
+def test_a_download_with_the_wrong_checksum_is_rejected_and_deleted(medmnist_env, tmp_path):
+    medmnist_env.setenv("COURSE_OFFLINE", "0")
+
+    def corrupt_download(url, destination):
+        destination.write_bytes(b"truncated")
+
+    medmnist_env.setattr(data, "_download", corrupt_download)
+    with pytest.raises(data.ChecksumError, match="MD5"):
+        data.load_medmnist("pneumoniamnist")
+    assert not any((tmp_path / "cache" / "medmnist").iterdir())
+
+
+def test_offline_without_a_file_says_what_to_do(medmnist_env):
+    def forbidden(url, destination):
+        raise AssertionError("the network was touched")
+
+    medmnist_env.setattr(data, "_download", forbidden)
+    with pytest.raises(FileNotFoundError, match="COURSE_OFFLINE"):
+        data.load_medmnist("pneumoniamnist", size=224)
+
+
+@pytest.mark.parametrize("name", ["chestmnist", "pneumonia", "", None])
+def test_unknown_names_are_refused(medmnist_env, name):
+    with pytest.raises(ValueError, match="name must be one of"):
+        data.load_medmnist(name)
+
+
+@pytest.mark.parametrize("size", [32, 256, "28", True, 28.5])
+def test_unknown_sizes_are_refused(medmnist_env, size):
+    with pytest.raises(ValueError, match="size must be one of"):
+        data.load_medmnist("pneumoniamnist", size=size)
+
+
+def test_names_are_case_insensitive(medmnist_env, tmp_path):
+    _write_medmnist(tmp_path / "data" / "medmnist" / "pneumoniamnist.npz")
+    assert data.load_medmnist("PneumoniaMNIST").name == "pneumoniamnist"
+
+
+def test_a_file_in_another_layout_is_refused(medmnist_env, tmp_path):
+    _write_medmnist(tmp_path / "data" / "medmnist" / "pneumoniamnist.npz", val_labels=None)
+    with pytest.raises(ValueError, match="val_labels"):
+        data.load_medmnist("pneumoniamnist")
+
+
+def test_a_file_of_the_wrong_size_is_refused(medmnist_env, tmp_path):
+    _write_medmnist(tmp_path / "data" / "medmnist" / "pneumoniamnist_64.npz", size=28)
+    with pytest.raises(ValueError, match="expected"):
+        data.load_medmnist("pneumoniamnist", size=64)
+
+
+def test_multi_label_files_are_refused(medmnist_env, tmp_path):
+    _write_medmnist(tmp_path / "data" / "medmnist" / "pneumoniamnist.npz",
+                    test_labels=np.zeros((6, 3), dtype=np.uint8))
+    with pytest.raises(ValueError, match="one label per image"):
+        data.load_medmnist("pneumoniamnist")
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "medmnist" / "pneumoniamnist.npz").is_file(),
+                    reason="the shared offline copy is absent")
+def test_the_shared_offline_copy(course_env, capsys):
+    course_env.setenv("COURSE_DATA_DIR", str(SHARED_DATA))
+    ds = data.load_medmnist("pneumoniamnist")
+    assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (2428, 270, 468)
+    assert np.bincount(ds.y_test).tolist() == [234, 234]
+    assert not ds.official and "NOT the official" in capsys.readouterr().out
