@@ -1,0 +1,130 @@
+import numpy as np
+import pytest
+from sklearn.metrics import confusion_matrix, roc_auc_score
+
+from utils import evaluation as ev
+
+
+def _scores(n=400, separation=1.0, seed=0):
+    """Labels with 40 % positives and scores in [0, 1] whose separation sets the AUC."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.4).astype(int)
+    logits = rng.normal(separation * (2 * y - 1), 1.0)
+    return y, 1 / (1 + np.exp(-logits))
+
+
+def test_sensitivity_and_specificity_match_the_confusion_matrix():
+    y, score = _scores()
+    y_pred = (score >= 0.5).astype(int)
+    (tn, fp), (fn, tp) = confusion_matrix(y, y_pred)
+    assert ev.sensitivity(y, y_pred) == pytest.approx(tp / (tp + fn))
+    assert ev.specificity(y, y_pred) == pytest.approx(tn / (tn + fp))
+    assert ev.sensitivity([1, 1, 0, 0], [1, 0, 0, 0]) == 0.5
+    assert ev.specificity([1, 1, 0, 0], [1, 0, 0, 0]) == 1.0
+
+
+def test_roc_auc_equals_sklearn_with_ties():
+    y, score = _scores()
+    assert ev.roc_auc(y, score) == pytest.approx(roc_auc_score(y, score))
+    rounded = np.round(score, 1)  # many ties
+    assert ev.roc_auc(y, rounded) == pytest.approx(roc_auc_score(y, rounded))
+    assert ev.roc_auc([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == 1.0
+    assert ev.roc_auc([0, 0, 1, 1], [0.9, 0.8, 0.2, 0.1]) == 0.0
+
+
+def test_bootstrap_interval_contains_the_value_and_shrinks_with_more_data():
+    small = ev.bootstrap_ci(ev.roc_auc, *_scores(n=100), n_bootstrap=300)
+    large = ev.bootstrap_ci(ev.roc_auc, *_scores(n=2000), n_bootstrap=300)
+    for estimate in (small, large):
+        assert estimate.low <= estimate.value <= estimate.high
+    assert (large.high - large.low) < 0.6 * (small.high - small.low)  # about 1 / sqrt(20)
+
+
+def test_bootstrap_interval_covers_the_true_auc():
+    # The population AUC of two unit normals 2 apart is Phi(2 / sqrt(2)) = 0.921.
+    population_auc = 0.9214
+    covered = [ev.bootstrap_ci(ev.roc_auc, *_scores(n=300, seed=seed), n_bootstrap=200, seed=seed)
+               for seed in range(20)]
+    assert sum(e.low <= population_auc <= e.high for e in covered) >= 16  # 95 % nominal
+
+
+def test_bootstrap_is_reproducible_and_keeps_class_counts():
+    y, score = _scores()
+    assert ev.bootstrap_ci(ev.roc_auc, y, score, seed=3) == ev.bootstrap_ci(ev.roc_auc, y, score, seed=3)
+    for indices in ev._resamples(y, 3, np.random.default_rng(0)):
+        assert np.bincount(y[indices]).tolist() == np.bincount(y).tolist()
+        assert len(np.unique(indices)) < len(y)  # drawn with replacement
+
+
+def test_estimate_prints_value_and_interval():
+    assert str(ev.Estimate(0.9123, 0.88, 0.94)) == "0.912 (95% CI 0.880–0.940)"
+
+
+def test_clinical_metrics_at_a_threshold():
+    y, score = _scores(separation=1.5)
+    metrics = ev.clinical_metrics(y, score, threshold=0.5, n_bootstrap=100)
+    assert set(metrics) == {"ROC AUC", "sensitivity", "specificity", "accuracy", "PPV", "NPV"}
+    y_pred = (score >= 0.5).astype(int)
+    assert metrics["sensitivity"].value == pytest.approx(ev.sensitivity(y, y_pred))
+    assert metrics["accuracy"].value == pytest.approx(np.mean(y == y_pred))
+    lenient = ev.clinical_metrics(y, score, threshold=0.2, n_bootstrap=100)
+    assert lenient["sensitivity"].value > metrics["sensitivity"].value
+    assert lenient["specificity"].value < metrics["specificity"].value
+    assert lenient["ROC AUC"] == metrics["ROC AUC"]  # the AUC does not depend on the threshold
+
+
+def test_metrics_table_is_markdown():
+    y, score = _scores()
+    table = ev.metrics_table({"model A": ev.clinical_metrics(y, score, n_bootstrap=20)})
+    lines = table.splitlines()
+    assert lines[0].startswith("| model | ROC AUC | sensitivity") and lines[1].startswith("|---|")
+    assert lines[2].startswith("| model A | 0.") and len(lines) == 3
+
+
+def test_roc_band_brackets_the_curve():
+    y, score = _scores()
+    fpr, tpr, low, high = ev.roc_band(y, score, n_bootstrap=50)
+    assert fpr.shape == tpr.shape == low.shape == high.shape == (101,)
+    assert np.all(low <= tpr + 1e-9) and np.all(tpr <= high + 1e-9)
+    assert tpr[-1] == 1.0 and np.all(np.diff(tpr) >= 0)
+    assert np.trapezoid(tpr, fpr) == pytest.approx(ev.roc_auc(y, score), abs=0.02)
+
+
+@pytest.mark.parametrize("target", [0.8, 0.9, 0.95, 1.0])
+def test_threshold_for_sensitivity_reaches_the_target(target):
+    y, score = _scores()
+    threshold = ev.threshold_for_sensitivity(y, score, target)
+    assert ev.sensitivity(y, (score >= threshold).astype(int)) >= target
+    just_above = np.min(score[score > threshold])  # one step stricter misses the target
+    assert ev.sensitivity(y, (score >= just_above).astype(int)) < target
+
+
+def test_class_weights_balance_the_loss():
+    assert ev.class_weights(np.array([0, 1] * 50)) == {0: 1.0, 1: 1.0}
+    y = np.array([0] * 25 + [1] * 75)
+    weights = ev.class_weights(y)
+    assert weights[0] == pytest.approx(2.0) and weights[1] == pytest.approx(2 / 3)
+    assert weights[0] * 25 == pytest.approx(weights[1] * 75)
+    with pytest.raises(ValueError, match="every class"):
+        ev.class_weights(np.array([0, 0, 2]))
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: ev.roc_auc([0, 1, 2], [0.1, 0.2, 0.3]), "only 0"),
+        (lambda: ev.roc_auc([1, 1, 1], [0.1, 0.2, 0.3]), "both classes"),
+        (lambda: ev.roc_auc([0, 1], np.zeros((2, 2))), r"probabilities\[:, 1\]"),
+        (lambda: ev.roc_auc([0, 1], [0.5]), "shape"),
+        (lambda: ev.sensitivity([0, 0], [0, 1]), "no positives"),
+        (lambda: ev.specificity([1, 1], [0, 1]), "no negatives"),
+        (lambda: ev.bootstrap_ci(ev.roc_auc, [0, 1], [0.2, 0.8], n_bootstrap=5), "n_bootstrap"),
+        (lambda: ev.bootstrap_ci(ev.roc_auc, [0, 1], [0.2, 0.8], confidence=95), "confidence"),
+        (lambda: ev.clinical_metrics([0, 1], [0.2, 0.8], threshold=50), "threshold"),
+        (lambda: ev.threshold_for_sensitivity([0, 1], [0.2, 0.8], target=95), "target"),
+        (lambda: ev.class_weights(np.array([0.5, 1.0])), "class indices"),
+    ],
+)
+def test_bad_input_is_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -1,0 +1,246 @@
+"""The numbers a clinician asks of a binary classifier, with their uncertainty.
+
+Sensitivity (recall of the positive class: how many sick patients the test finds), specificity
+(how many healthy ones it clears), the ROC curve and its area (AUC), and confidence intervals for
+all of them by bootstrap: resample the test set with replacement, recompute, read the spread.
+Labels are 0 / 1 with 1 the positive class (the disease); scores are the predicted probability of
+class 1, one per image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import rankdata
+
+Metric = Callable[[np.ndarray, np.ndarray], float]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A value with its bootstrap confidence interval ``[low, high]``."""
+
+    value: float
+    low: float
+    high: float
+    confidence: float = 0.95
+
+    def __str__(self) -> str:
+        return f"{self.value:.3f} ({self.confidence:.0%} CI {self.low:.3f}–{self.high:.3f})"
+
+
+def _check_labels(y_true: np.ndarray, argument: str = "y_true") -> np.ndarray:
+    y_true = np.asarray(y_true)
+    if y_true.ndim != 1 or len(y_true) == 0:
+        raise ValueError(f"{argument} must be a non-empty 1-D array of 0 / 1 labels, got shape {y_true.shape}.")
+    if not np.isin(y_true, (0, 1)).all():
+        raise ValueError(f"{argument} must hold only 0 (negative) and 1 (positive), got values {np.unique(y_true)}.")
+    return y_true.astype(np.int64)
+
+
+def _check_pair(y_true: np.ndarray, other: np.ndarray, argument: str) -> tuple[np.ndarray, np.ndarray]:
+    y_true = _check_labels(y_true)
+    other = np.asarray(other)
+    if other.ndim == 2 and other.shape[1] == 2:
+        raise ValueError(f"{argument} must be 1-D; for softmax outputs of shape (N, 2) pass probabilities[:, 1].")
+    if other.shape != y_true.shape:
+        raise ValueError(f"{argument} must have the shape of y_true {y_true.shape}, got {other.shape}.")
+    return y_true, other
+
+
+def _fraction(numerator: int, denominator: int, what: str, missing: str) -> float:
+    if denominator == 0:
+        raise ValueError(f"{what} is undefined: y_true has no {missing}.")
+    return numerator / denominator
+
+
+def sensitivity(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """True-positive rate, TP / (TP + FN): the fraction of positives (label 1) predicted positive."""
+    y_true, y_pred = _check_pair(y_true, y_pred, "y_pred")
+    positives = y_true == 1
+    return _fraction(int(np.sum(y_pred[positives] == 1)), int(positives.sum()), "sensitivity", "positives")
+
+
+def specificity(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """True-negative rate, TN / (TN + FP): the fraction of negatives (label 0) predicted negative."""
+    y_true, y_pred = _check_pair(y_true, y_pred, "y_pred")
+    negatives = y_true == 0
+    return _fraction(int(np.sum(y_pred[negatives] == 0)), int(negatives.sum()), "specificity", "negatives")
+
+
+def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Area under the ROC curve: the probability that a random positive scores above a random negative.
+
+    Computed from ranks (the Mann-Whitney U statistic), ties counting one half; equal to
+    ``sklearn.metrics.roc_auc_score`` and fast enough to bootstrap.
+    """
+    y_true, y_score = _check_pair(y_true, y_score, "y_score")
+    n_positive = int(y_true.sum())
+    n_negative = len(y_true) - n_positive
+    if n_positive == 0 or n_negative == 0:
+        raise ValueError("ROC AUC needs both classes in y_true.")
+    ranks = rankdata(y_score)
+    return float((ranks[y_true == 1].sum() - n_positive * (n_positive + 1) / 2) / (n_positive * n_negative))
+
+
+def _resamples(y_true: np.ndarray, n: int, rng: np.random.Generator):
+    """``n`` index arrays drawn with replacement within each class: every resample keeps the class counts."""
+    classes = [members for members in (np.flatnonzero(y_true == c) for c in (0, 1)) if len(members)]
+    for _ in range(n):
+        yield np.concatenate([members[rng.integers(0, len(members), len(members))] for members in classes])
+
+
+def bootstrap_ci(
+    metric: Metric,
+    y_true: np.ndarray,
+    y_other: np.ndarray,
+    *,
+    n_bootstrap: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Estimate:
+    """``metric(y_true, y_other)`` with a percentile bootstrap confidence interval.
+
+    The test set is resampled with replacement ``n_bootstrap`` times, within each class (a stratified
+    bootstrap, as pROC does for the AUC), and the interval is the central ``confidence`` fraction of
+    the resampled values. It measures how much the number would move on another test set of the same
+    size drawn from the same population, not any bias of that population.
+
+    Args:
+        metric: e.g. :func:`roc_auc` (with scores) or :func:`sensitivity` (with predicted labels).
+        y_true: 0 / 1 labels.
+        y_other: the scores or predicted labels ``metric`` expects, one per sample.
+        n_bootstrap: the number of resamples (1,000 gives stable 95 % intervals).
+        confidence: the interval's coverage, between 0 and 1.
+        seed: the seed of the resampling.
+    """
+    y_true, y_other = _check_pair(y_true, y_other, "y_other")
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 10:
+        raise ValueError(f"n_bootstrap must be a whole number of at least 10, got {n_bootstrap!r}.")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}.")
+    rng = np.random.default_rng(seed)
+    values = np.array([metric(y_true[i], y_other[i]) for i in _resamples(y_true, n_bootstrap, rng)])
+    low, high = np.nanquantile(values, [(1 - confidence) / 2, (1 + confidence) / 2])  # nan: undefined PPV/NPV
+    return Estimate(float(metric(y_true, y_other)), float(low), float(high), confidence)
+
+
+def _accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(np.mean(y_true == y_pred))
+
+
+def _ppv(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    predicted = y_pred == 1
+    return float(np.mean(y_true[predicted] == 1)) if predicted.any() else float("nan")
+
+
+def _npv(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    predicted = y_pred == 0
+    return float(np.mean(y_true[predicted] == 0)) if predicted.any() else float("nan")
+
+
+def clinical_metrics(
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    *,
+    threshold: float = 0.5,
+    n_bootstrap: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Estimate]:
+    """ROC AUC, and sensitivity, specificity, accuracy, PPV and NPV at ``threshold``, each with its CI.
+
+    A sample is called positive when its score is at least ``threshold``. PPV and NPV (the chance
+    that a positive / negative call is right) depend on the prevalence of the test set: on a
+    balanced test set they are not what a clinic with another prevalence would see.
+    """
+    y_true, y_score = _check_pair(y_true, y_score, "y_score")
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"threshold must be a probability between 0 and 1, got {threshold!r}.")
+    y_pred = (y_score >= threshold).astype(np.int64)
+    options = {"n_bootstrap": n_bootstrap, "confidence": confidence, "seed": seed}
+    return {
+        "ROC AUC": bootstrap_ci(roc_auc, y_true, y_score, **options),
+        "sensitivity": bootstrap_ci(sensitivity, y_true, y_pred, **options),
+        "specificity": bootstrap_ci(specificity, y_true, y_pred, **options),
+        "accuracy": bootstrap_ci(_accuracy, y_true, y_pred, **options),
+        "PPV": bootstrap_ci(_ppv, y_true, y_pred, **options),
+        "NPV": bootstrap_ci(_npv, y_true, y_pred, **options),
+    }
+
+
+def metrics_table(results: dict[str, dict[str, Estimate]], *, digits: int = 3) -> str:
+    """A Markdown table, one row per model, one column per metric: ``value [low, high]``."""
+    if not results:
+        raise ValueError("results must map at least one model name to its metrics.")
+    columns = list(next(iter(results.values())))
+    header = "| model | " + " | ".join(columns) + " |\n|---|" + "---|" * len(columns) + "\n"
+    rows = [
+        f"| {model} | " + " | ".join(
+            f"{m[c].value:.{digits}f} [{m[c].low:.{digits}f}, {m[c].high:.{digits}f}]" for c in columns
+        ) + " |"
+        for model, m in results.items()
+    ]
+    return header + "\n".join(rows)
+
+
+def roc_band(
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    *,
+    n_bootstrap: int = 200,
+    confidence: float = 0.95,
+    seed: int = 0,
+    n_points: int = 101,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The ROC curve on a grid of false-positive rates, with a pointwise bootstrap band.
+
+    Returns:
+        ``(fpr, tpr, tpr_low, tpr_high)``, arrays of ``n_points`` values, for plotting.
+    """
+    from sklearn.metrics import roc_curve
+
+    y_true, y_score = _check_pair(y_true, y_score, "y_score")
+    fpr_grid = np.linspace(0, 1, n_points)
+
+    def tpr_on_grid(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        fpr, tpr, _ = roc_curve(labels, scores)
+        return np.interp(fpr_grid, fpr, tpr)
+
+    rng = np.random.default_rng(seed)
+    curves = np.array([tpr_on_grid(y_true[i], y_score[i]) for i in _resamples(y_true, n_bootstrap, rng)])
+    low, high = np.quantile(curves, [(1 - confidence) / 2, (1 + confidence) / 2], axis=0)
+    return fpr_grid, tpr_on_grid(y_true, y_score), low, high
+
+
+def threshold_for_sensitivity(y_true: np.ndarray, y_score: np.ndarray, target: float = 0.95) -> float:
+    """The highest threshold whose sensitivity on ``(y_true, y_score)`` is at least ``target``.
+
+    Choose it on the validation set, then report sensitivity and specificity on the test set:
+    a threshold tuned on the test set makes the test numbers optimistic.
+    """
+    y_true, y_score = _check_pair(y_true, y_score, "y_score")
+    if not 0 < target <= 1:
+        raise ValueError(f"target must be a sensitivity in (0, 1], got {target!r}.")
+    positive_scores = np.sort(y_score[y_true == 1])[::-1]
+    if len(positive_scores) == 0:
+        raise ValueError("y_true has no positives: sensitivity is undefined.")
+    needed = int(np.ceil(target * len(positive_scores)))  # positives that must score >= threshold
+    return float(positive_scores[needed - 1])
+
+
+def class_weights(y: np.ndarray, n_classes: int | None = None) -> dict[int, float]:
+    """Keras ``class_weight`` that make every class count as much in the loss: n / (k * n_c).
+
+    A balanced data set gets weight 1 for every class; a rare class gets a weight above 1.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) == 0 or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+        raise ValueError(f"y must be a non-empty 1-D array of class indices, got shape {y.shape}, dtype {y.dtype}.")
+    n_classes = int(y.max()) + 1 if n_classes is None else n_classes
+    counts = np.bincount(y, minlength=n_classes)
+    if len(counts) > n_classes or (counts == 0).any():
+        raise ValueError(f"every class 0..{n_classes - 1} must occur in y (and no other); counts {counts.tolist()}.")
+    return {c: float(len(y) / (n_classes * n)) for c, n in enumerate(counts)}
