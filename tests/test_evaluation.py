@@ -128,3 +128,19 @@ def test_class_weights_balance_the_loss():
 def test_bad_input_is_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_plot_roc_draws_one_curve_per_model_with_its_auc():
+    import matplotlib.pyplot as plt
+
+    from utils.plots import plot_roc
+
+    y, good = _scores(separation=1.5)
+    _, poor = _scores(separation=0.3, seed=1)
+    fig = plot_roc(y, {"good": good, "poor": poor}, n_bootstrap=20, operating_points={"good": 0.5})
+    labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert labels[0].startswith("good: AUC 0.9") and labels[2].startswith("poor: AUC")
+    assert "threshold 0.50" in labels[1]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="scores"):
+        plot_roc(y, {})

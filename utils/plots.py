@@ -69,3 +69,46 @@ def plot_confusion_matrix(
     ax.set_title(title)
     ax.figure.tight_layout()
     return ax.figure
+
+
+def plot_roc(
+    y_true: np.ndarray,
+    scores: dict[str, np.ndarray],
+    *,
+    n_bootstrap: int = 200,
+    confidence: float = 0.95,
+    operating_points: dict[str, float] | None = None,
+    title: str = "ROC curves (shaded: bootstrap confidence band)",
+    ax: plt.Axes | None = None,
+) -> plt.Figure:
+    """ROC curves of several models on one test set, each with a bootstrap band and its AUC with CI.
+
+    Args:
+        y_true: 0 / 1 labels (1 = the positive class, the disease).
+        scores: model name -> predicted probabilities of class 1, one per sample.
+        n_bootstrap: resamples for the bands and the AUC intervals.
+        confidence: the coverage of bands and intervals.
+        operating_points: model name -> a threshold, marked on that model's curve.
+    """
+    from utils.evaluation import bootstrap_ci, roc_auc, roc_band, sensitivity, specificity
+
+    if not scores:
+        raise ValueError("scores must map at least one model name to its predicted probabilities.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.2, 5))
+    for (name, score), color in zip(scores.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"] * 3):
+        score = np.asarray(score)
+        fpr, tpr, low, high = roc_band(y_true, score, n_bootstrap=n_bootstrap, confidence=confidence)
+        auc = bootstrap_ci(roc_auc, y_true, score, n_bootstrap=n_bootstrap, confidence=confidence)
+        ax.plot(fpr, tpr, color=color, label=f"{name}: AUC {auc}")
+        ax.fill_between(fpr, low, high, color=color, alpha=0.2, linewidth=0)
+        if operating_points and name in operating_points:
+            y_pred = (score >= operating_points[name]).astype(int)
+            ax.plot(1 - specificity(y_true, y_pred), sensitivity(y_true, y_pred), "o", color=color,
+                    markeredgecolor="black", label=f"{name} at threshold {operating_points[name]:.2f}")
+    ax.plot([0, 1], [0, 1], ":", color="gray", label="chance (AUC 0.5)")
+    ax.set(xlabel="1 - specificity (false-positive rate)", ylabel="sensitivity (true-positive rate)",
+           xlim=(0, 1), ylim=(0, 1.01), title=title, aspect="equal")
+    ax.legend(loc="lower right", fontsize=7)
+    ax.figure.tight_layout()
+    return ax.figure
