@@ -144,3 +144,28 @@ def test_plot_roc_draws_one_curve_per_model_with_its_auc():
     plt.close(fig)
     with pytest.raises(ValueError, match="scores"):
         plot_roc(y, {})
+
+
+def test_an_undefined_metric_gives_nan_without_warnings(recwarn):
+    y, score = _scores()
+    metrics = ev.clinical_metrics(y, score, threshold=1.0, n_bootstrap=20)  # nothing is called positive
+    assert np.isnan(metrics["PPV"].value) and np.isnan(metrics["PPV"].low)
+    assert metrics["sensitivity"].value == 0 and not recwarn.list
+
+
+def test_plot_pixel_statistics_shows_means_difference_and_histogram():
+    import matplotlib.pyplot as plt
+
+    from utils.plots import plot_pixel_statistics
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 200, (40, 28, 28)).astype(np.uint8)
+    labels = np.arange(40) % 2
+    images[labels == 1, 10:18, 10:18] = 255  # class 1 is bright in the centre
+    fig = plot_pixel_statistics(images, labels, ("normal", "pneumonia"))
+    difference = fig.axes[2].images[0].get_array()
+    assert difference[14, 14] > 50 and abs(difference[0, 0]) < 50
+    assert "pneumonia - normal" in fig.axes[2].get_title()
+    plt.close(fig)
+    with pytest.raises(ValueError, match="two classes"):
+        plot_pixel_statistics(images, labels * 2, ("a", "b"))

@@ -123,7 +123,10 @@ def bootstrap_ci(
         raise ValueError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}.")
     rng = np.random.default_rng(seed)
     values = np.array([metric(y_true[i], y_other[i]) for i in _resamples(y_true, n_bootstrap, rng)])
-    low, high = np.nanquantile(values, [(1 - confidence) / 2, (1 + confidence) / 2])  # nan: undefined PPV/NPV
+    if np.isnan(values).all():  # e.g. the PPV of a model that never predicts positive
+        low = high = float("nan")
+    else:
+        low, high = np.nanquantile(values, [(1 - confidence) / 2, (1 + confidence) / 2])
     return Estimate(float(metric(y_true, y_other)), float(low), float(high), confidence)
 
 

@@ -112,3 +112,47 @@ def plot_roc(
     ax.legend(loc="lower right", fontsize=7)
     ax.figure.tight_layout()
     return ax.figure
+
+
+def plot_pixel_statistics(
+    images: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    title: str = "Pixel statistics per class",
+) -> plt.Figure:
+    """The mean image of each class, their difference, and the histogram of each image's mean brightness.
+
+    For two classes: where (difference map) and how much (histogram) the classes differ before any
+    model is trained. A difference at the image border rather than in the anatomy hints at a shortcut.
+
+    Args:
+        images: (N, H, W) grayscale images.
+        labels: (N,) class indices.
+        class_names: the names of the classes (two of them).
+    """
+    images, labels = np.asarray(images, dtype=np.float64), np.asarray(labels)
+    if images.ndim != 3 or len(images) != len(labels):
+        raise ValueError(f"images must have shape (N, H, W) with N = len(labels) = {len(labels)}, got {images.shape}.")
+    if len(class_names) != 2 or set(np.unique(labels)) != {0, 1}:
+        raise ValueError("plot_pixel_statistics compares two classes: labels 0 and 1, two class names.")
+    means = [images[labels == c].mean(axis=0) for c in (0, 1)]
+    fig, axes = plt.subplots(1, 4, figsize=(13, 3.2), gridspec_kw={"width_ratios": [1, 1, 1, 1.5]})
+    for ax, mean, name in zip(axes, means, class_names):
+        shown = ax.imshow(mean, cmap="gray", vmin=0, vmax=255)
+        ax.set_title(f"mean image: {name}")
+        fig.colorbar(shown, ax=ax, fraction=0.046)
+    difference = means[1] - means[0]
+    limit = np.abs(difference).max()
+    shown = axes[2].imshow(difference, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    axes[2].set_title(f"{class_names[1]} - {class_names[0]}")
+    fig.colorbar(shown, ax=axes[2], fraction=0.046)
+    for ax in axes[:3]:
+        ax.axis("off")
+    for c, name in enumerate(class_names):
+        axes[3].hist(images[labels == c].mean(axis=(1, 2)), bins=30, alpha=0.6, label=name)
+    axes[3].set(xlabel="mean brightness of an image (0-255)", ylabel="images", title="brightness per image")
+    axes[3].legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
