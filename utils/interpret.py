@@ -1,0 +1,989 @@
+"""What does a CNN look at? Eight attribution methods, activation maximization, and measures.
+
+Every attribution method follows one contract::
+
+    heatmap = method(model, image, class_index, **options)
+
+``image`` is one float image of shape (H, W, C), as made by ``utils.models.to_model_input`` (or the
+InceptionV3 pipeline); ``heatmap`` is a float32 array of shape (H, W) scaled to [0, 1], where larger
+means more important *for* ``class_index`` (evidence against the class is set to 0). ``model`` is a
+Keras classifier whose output is softmax probabilities and whose pre-softmax score is either a layer
+named ``"logits"`` or the last layer, a Dense layer with softmax activation (explained through the
+same weights with a linear activation). Gradient methods explain the pre-softmax score: the softmax
+saturates near probability 1, so its gradient says little about a confident prediction.
+
+=========================  ===========================================================  ==========
+Method                     Idea                                                         Model calls
+=========================  ===========================================================  ==========
+:func:`saliency`           gradient of the class score w.r.t. the pixels                1 backward
+:func:`smoothgrad`         the gradient averaged over noisy copies of the image          n backward
+:func:`integrated_gradients`  gradients summed along a path from a black image           steps backward
+:func:`occlusion`          how much the score drops when a patch is hidden               one per patch
+:func:`cam`                the last feature maps weighted by the class's Dense weights   1 forward
+:func:`grad_cam`           feature maps weighted by their mean gradient                  1 backward
+:func:`grad_cam_plus_plus` Grad-CAM with pixel-wise weights (better for several objects) 1 backward
+:func:`lime`               a linear model of the score over superpixels switched on/off  n forward
+=========================  ===========================================================  ==========
+
+Model calls are batched and compiled with ``tf.function`` once per model. The measures:
+:func:`deletion_insertion` (Petsiuk et al., 2018), :func:`randomized_copy` with
+:func:`rank_correlation` (the model-parameter randomisation check of Adebayo et al., 2018),
+:func:`time_per_image`, and :func:`evaluate_methods`, which gathers all of them in one table.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from scipy import ndimage, stats
+from skimage import segmentation, transform
+
+Heatmap = np.ndarray
+AttributionMethod = Callable[..., Heatmap]
+
+DEFAULT_BATCH_SIZE = 256
+TARGETS = ("logit", "probability")
+
+
+# --- Checking arguments ------------------------------------------------------------------------
+
+def _check_model(model: Any) -> keras.Model:
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
+    return model
+
+
+def _input_shape(model: keras.Model) -> tuple:
+    return tuple(model.inputs[0].shape[1:])
+
+
+def _check_image(model: keras.Model, image: Any, name: str = "image") -> np.ndarray:
+    """Return ``image`` as float32 (H, W, C) after checking it fits ``model``."""
+    image = np.asarray(image)
+    if not np.issubdtype(image.dtype, np.floating):
+        raise TypeError(
+            f"{name} must be a float array (use utils.models.to_model_input to convert {image.dtype} images), "
+            f"got dtype {image.dtype}."
+        )
+    expected = _input_shape(model)
+    if image.ndim != 3:
+        raise ValueError(
+            f"{name} must be one image of shape (H, W, C) = {expected}; got shape {image.shape}"
+            + (" (a batch? pass images[i])" if image.ndim == 4 else "") + "."
+        )
+    if any(e is not None and e != s for e, s in zip(expected, image.shape)):
+        raise ValueError(f"{name} must have the model's input shape {expected}, got {image.shape}.")
+    return image.astype(np.float32, copy=False)
+
+
+def _n_classes(model: keras.Model) -> int:
+    return int(model.outputs[0].shape[-1])
+
+
+def _check_class(model: keras.Model, class_index: Any) -> int:
+    n_classes = _n_classes(model)
+    if isinstance(class_index, bool) or not isinstance(class_index, (int, np.integer)):
+        raise TypeError(f"class_index must be an integer from 0 to {n_classes - 1}, got {class_index!r}.")
+    if not 0 <= class_index < n_classes:
+        raise ValueError(f"class_index must be from 0 to {n_classes - 1} (the model's classes), got {class_index}.")
+    return int(class_index)
+
+
+def _check_int(name: str, value: Any, minimum: int = 1, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}.")
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = f" and at most {maximum}" if maximum is not None else ""
+        raise ValueError(f"{name} must be at least {minimum}{upper}, got {value}.")
+    return int(value)
+
+
+def _check_positive(name: str, value: Any, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}.")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'}, got {value}.")
+    return float(value)
+
+
+def _check_target(target: str) -> str:
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}, got {target!r}.")
+    return target
+
+
+def _baseline_image(baseline: float | np.ndarray | None, image: np.ndarray) -> np.ndarray:
+    """A baseline the shape of ``image``: a constant (default 0, black) or an array like the image."""
+    if baseline is None:
+        return np.zeros_like(image)
+    if np.ndim(baseline) == 0:
+        return np.full_like(image, float(baseline))
+    baseline = np.asarray(baseline, dtype=np.float32)
+    if baseline.shape != image.shape:
+        raise ValueError(f"baseline must be a number or an array of the image's shape {image.shape}, got {baseline.shape}.")
+    return baseline
+
+
+# --- The model's pre-softmax score, feature maps and compiled calls ----------------------------
+
+class _PreSoftmax(keras.layers.Layer):
+    """The pre-softmax score of a Dense layer with softmax activation: its own weights, no softmax."""
+
+    def __init__(self, dense: keras.layers.Dense, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = dense
+
+    def call(self, inputs):
+        scores = keras.ops.matmul(inputs, self.dense.kernel)
+        return scores + self.dense.bias if self.dense.use_bias else scores
+
+
+def _layers(model: keras.Model) -> list:
+    return [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+
+
+def _is_softmax_dense(layer: Any) -> bool:
+    return isinstance(layer, keras.layers.Dense) and getattr(layer.activation, "__name__", "") == "softmax"
+
+
+def _score_layer(model: keras.Model) -> keras.layers.Layer:
+    """The layer that holds the pre-softmax score: "logits", or a last Dense with softmax."""
+    names = [layer.name for layer in _layers(model)]
+    if "logits" in names:
+        return model.get_layer("logits")
+    if _is_softmax_dense(_layers(model)[-1]):
+        return _layers(model)[-1]
+    raise ValueError(
+        "model must have a layer named 'logits' (the pre-softmax scores) or end with a Dense layer "
+        f"with softmax activation; its layers are {names}."
+    )
+
+
+def _score_of(layer: keras.layers.Layer, inputs, outputs):
+    """The pre-softmax score computed by ``layer`` given its input and output tensors."""
+    return _PreSoftmax(layer)(inputs) if _is_softmax_dense(layer) else outputs
+
+
+def _layer_path(model: keras.Model, layer_name: str) -> list:
+    """[layer] for a top-level layer, or [sub_model, layer] for a layer inside a nested model."""
+    for layer in _layers(model):
+        if layer.name == layer_name:
+            return [layer]
+    for layer in _layers(model):
+        if isinstance(layer, keras.Model):
+            for inner in _layers(layer):
+                if inner.name == layer_name:
+                    return [layer, inner]
+    raise ValueError(f"layer_name {layer_name!r} is not a layer of the model (or of a model nested in it).")
+
+
+def _is_4d(layer: keras.layers.Layer) -> bool:
+    try:
+        return len(layer.output.shape) == 4
+    except (AttributeError, ValueError):
+        return False
+
+
+def _default_feature_layer(model: keras.Model) -> str:
+    """The layer Grad-CAM explains by default: "last_conv", else the last convolution, else the last
+    4-D layer of a nested backbone (e.g. InceptionV3's "mixed10")."""
+    layers = _layers(model)
+    if any(layer.name == "last_conv" for layer in layers):
+        return "last_conv"
+    convs = [layer for layer in layers if not isinstance(layer, keras.Model) and _is_4d(layer)
+             and "Conv" in type(layer).__name__]
+    if convs:
+        return convs[-1].name
+    for sub_model in reversed([layer for layer in layers if isinstance(layer, keras.Model)]):
+        maps = [layer for layer in _layers(sub_model) if _is_4d(layer) and not isinstance(layer, keras.layers.InputLayer)]
+        if maps:
+            return maps[-1].name
+    raise ValueError("model has no convolution layer to explain; pass layer_name=<a layer with 4-D output>.")
+
+
+def _maps_and_scores_model(model: keras.Model, layer_name: str) -> keras.Model:
+    """A model image -> (the feature maps of ``layer_name``, the pre-softmax scores)."""
+    path = _layer_path(model, layer_name)
+    score_layer = _score_layer(model)
+    if len(path) == 1:
+        scores = _score_of(score_layer, score_layer.input, score_layer.output)
+        return keras.Model(model.inputs, [path[0].output, scores])
+    # The layer lives inside a nested model (e.g. an InceptionV3 backbone): rebuild the outer graph
+    # with the same layers, calling a version of the nested model that also returns the maps.
+    sub_model, layer = path
+    split = keras.Model(sub_model.inputs, [layer.output, sub_model.output])
+    found = {}
+
+    def call(outer, *args, **kwargs):
+        if outer is sub_model:
+            found["maps"], outputs = split(*args, **kwargs)
+            return outputs
+        outputs = outer(*args, **kwargs)
+        if outer is score_layer:
+            found["scores"] = _PreSoftmax(outer)(*args) if _is_softmax_dense(outer) else outputs
+        return outputs
+
+    if isinstance(model, keras.Sequential):
+        inputs = x = keras.Input(_input_shape(model))
+        for outer in _layers(model):
+            x = call(outer, x)
+    else:
+        inputs = keras.models.clone_model(model, clone_function=lambda same: same, call_function=call).inputs
+    return keras.Model(inputs, [found["maps"], found["scores"]])
+
+
+@dataclass
+class _Compiled:
+    """The compiled calls of one model."""
+
+    forward: Callable  # images -> (pre-softmax scores, probabilities)
+    input_gradients: Callable  # images, class -> d score[class] / d images
+    maps: dict  # layer name -> compiled images, class -> (feature maps, d score / d maps)
+
+
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _compiled(model: keras.Model) -> _Compiled:
+    """Compile the model's calls once (``tf.function`` with a free batch size) and cache them."""
+    if model in _COMPILED:
+        return _COMPILED[model]
+    score_layer = _score_layer(model)
+    scores = _score_of(score_layer, score_layer.input, score_layer.output)
+    score_model = keras.Model(model.inputs, [scores, model.outputs[0]])
+    images_spec = tf.TensorSpec((None, *_input_shape(model)), tf.float32)
+    class_spec = tf.TensorSpec((), tf.int32)
+
+    @tf.function(input_signature=[images_spec])
+    def forward(images):
+        return score_model(images, training=False)
+
+    @tf.function(input_signature=[images_spec, class_spec])
+    def input_gradients(images, class_index):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            score = tf.reduce_sum(score_model(images, training=False)[0][:, class_index])
+        return tape.gradient(score, images)
+
+    compiled = _Compiled(forward, input_gradients, {})
+    _COMPILED[model] = compiled
+    return compiled
+
+
+def _maps_and_gradients(model: keras.Model, layer_name: str) -> Callable:
+    compiled = _compiled(model)
+    if layer_name not in compiled.maps:
+        maps_model = _maps_and_scores_model(model, layer_name)
+        images_spec = tf.TensorSpec((None, *_input_shape(model)), tf.float32)
+
+        @tf.function(input_signature=[images_spec, tf.TensorSpec((), tf.int32)])
+        def maps_and_gradients(images, class_index):
+            with tf.GradientTape() as tape:
+                maps, scores = maps_model(images, training=False)
+                score = tf.reduce_sum(scores[:, class_index])
+            return maps, tape.gradient(score, maps)
+
+        compiled.maps[layer_name] = maps_and_gradients
+    return compiled.maps[layer_name]
+
+
+def _in_batches(function: Callable, images: np.ndarray, batch_size: int, *args) -> list:
+    """Call ``function`` on ``images`` batch by batch; return the list of its (numpy) outputs."""
+    outputs = []
+    for start in range(0, len(images), batch_size):
+        result = function(tf.constant(images[start:start + batch_size]), *args)
+        outputs.append(tuple(np.asarray(r) for r in result) if isinstance(result, (tuple, list)) else np.asarray(result))
+    return outputs
+
+
+def predict_scores(
+    model: keras.Model, images: np.ndarray, *, target: str = "logit", batch_size: int = DEFAULT_BATCH_SIZE
+) -> np.ndarray:
+    """The model's pre-softmax scores (``target="logit"``) or probabilities for a batch (N, H, W, C)."""
+    _check_model(model)
+    _check_target(target)
+    batch_size = _check_int("batch_size", batch_size)
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4:
+        raise ValueError(f"images must have shape (N, H, W, C), got {images.shape}.")
+    outputs = _in_batches(_compiled(model).forward, images, batch_size)
+    return np.concatenate([scores if target == "logit" else probs for scores, probs in outputs])
+
+
+def _class_scores(model, images, class_index, target, batch_size) -> np.ndarray:
+    return predict_scores(model, images, target=target, batch_size=batch_size)[:, class_index]
+
+
+def _input_gradients(model, images, class_index, batch_size) -> np.ndarray:
+    gradients = _in_batches(_compiled(model).input_gradients, images.astype(np.float32), batch_size,
+                            tf.constant(class_index, tf.int32))
+    return np.concatenate(gradients)
+
+
+# --- Heatmaps ----------------------------------------------------------------------------------
+
+def to_heatmap(attributions: np.ndarray, size: tuple[int, int] | None = None) -> Heatmap:
+    """Scale a 2-D attribution map to a heatmap: negative values set to 0, the maximum to 1.
+
+    Resized (bilinearly) to ``size`` = (H, W) when given. An all-zero map stays all zero.
+    """
+    attributions = np.asarray(attributions, dtype=np.float32)
+    if attributions.ndim != 2:
+        raise ValueError(f"attributions must be a 2-D map, got shape {attributions.shape}.")
+    if size is not None and attributions.shape != tuple(size):
+        attributions = transform.resize(attributions, size, order=1, mode="edge", anti_aliasing=False)
+    heatmap = np.maximum(attributions, 0).astype(np.float32)
+    peak = heatmap.max()
+    return heatmap / peak if peak > 0 else heatmap
+
+
+def saliency(model: keras.Model, image: np.ndarray, class_index: int) -> Heatmap:
+    """Vanilla gradient saliency (Simonyan et al., 2014): |d score / d pixel|, maximum over channels."""
+    image = _check_image(_check_model(model), image)
+    class_index = _check_class(model, class_index)
+    gradient = _input_gradients(model, image[None], class_index, 1)[0]
+    return to_heatmap(np.abs(gradient).max(axis=-1))
+
+
+def smoothgrad(
+    model: keras.Model,
+    image: np.ndarray,
+    class_index: int,
+    *,
+    n_samples: int = 50,
+    noise_level: float = 0.15,
+    seed: int = 0,
+    batch_size: int = 64,
+) -> Heatmap:
+    """SmoothGrad (Smilkov et al., 2017): the gradient averaged over ``n_samples`` noisy copies.
+
+    Args:
+        n_samples: noisy copies, predicted in batches of ``batch_size``.
+        noise_level: the noise's standard deviation as a fraction of the image's value range.
+        seed: the seed of the noise; the same seed gives the same heatmap.
+    """
+    image = _check_image(_check_model(model), image)
+    class_index = _check_class(model, class_index)
+    n_samples = _check_int("n_samples", n_samples)
+    noise_level = _check_positive("noise_level", noise_level, allow_zero=True)
+    sigma = noise_level * float(image.max() - image.min())
+    noise = np.random.default_rng(seed).normal(0.0, sigma, (n_samples, *image.shape)).astype(np.float32)
+    gradients = _input_gradients(model, image[None] + noise, class_index, _check_int("batch_size", batch_size))
+    return to_heatmap(np.abs(gradients.mean(axis=0)).max(axis=-1))
+
+
+def integrated_gradients_attributions(
+    model: keras.Model,
+    image: np.ndarray,
+    class_index: int,
+    *,
+    baseline: float | np.ndarray | None = None,
+    steps: int = 64,
+    batch_size: int = 65,
+) -> np.ndarray:
+    """Integrated gradients' raw attributions (Sundararajan et al., 2017), shape (H, W, C).
+
+    (image - baseline) times the gradient averaged along the straight path from ``baseline``
+    (default: all zeros, a black image) to ``image``, by the trapezoidal rule over ``steps``
+    intervals. Completeness: the attributions sum to score(image) - score(baseline) (pre-softmax),
+    up to the error of the rule.
+    """
+    image = _check_image(_check_model(model), image)
+    class_index = _check_class(model, class_index)
+    steps = _check_int("steps", steps)
+    start = _baseline_image(baseline, image)
+    alphas = np.linspace(0.0, 1.0, steps + 1, dtype=np.float32)[:, None, None, None]
+    path = start[None] + alphas * (image - start)[None]
+    gradients = _input_gradients(model, path, class_index, _check_int("batch_size", batch_size))
+    mean_gradient = (gradients[:-1] + gradients[1:]).sum(axis=0) / (2 * steps)
+    return (image - start) * mean_gradient
+
+
+def integrated_gradients(
+    model: keras.Model,
+    image: np.ndarray,
+    class_index: int,
+    *,
+    baseline: float | np.ndarray | None = None,
+    steps: int = 64,
+    batch_size: int = 65,
+) -> Heatmap:
+    """Integrated gradients as a heatmap: the raw attributions summed over channels, positive part.
+
+    See :func:`integrated_gradients_attributions` for the raw attributions and the options.
+    """
+    attributions = integrated_gradients_attributions(
+        model, image, class_index, baseline=baseline, steps=steps, batch_size=batch_size)
+    return to_heatmap(attributions.sum(axis=-1))
+
+
+def occlusion(
+    model: keras.Model,
+    image: np.ndarray,
+    class_index: int,
+    *,
+    patch_size: int = 4,
+    stride: int = 1,
+    baseline: float = 0.0,
+    target: str = "logit",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Heatmap:
+    """Occlusion sensitivity (Zeiler & Fergus, 2014): how much the score drops when a patch is hidden.
+
+    A ``patch_size`` square of value ``baseline`` slides over the image with ``stride``; every
+    occluded copy is predicted (in batches) and each pixel gets the mean drop of the patches that
+    cover it. ``target="logit"`` (default) measures the pre-softmax score, which keeps changing
+    where a confident probability stays stuck near 1; ``"probability"`` measures the probability.
+    """
+    image = _check_image(_check_model(model), image)
+    class_index = _check_class(model, class_index)
+    height, width = image.shape[:2]
+    patch_size = _check_int("patch_size", patch_size, 1, min(height, width))
+    stride = _check_int("stride", stride)
+    _check_target(target)
+    rows = _patch_starts(height, patch_size, stride)
+    cols = _patch_starts(width, patch_size, stride)
+    masks = np.zeros((len(rows), len(cols), height, width), dtype=bool)
+    for i, top in enumerate(rows):
+        for j, left in enumerate(cols):
+            masks[i, j, top:top + patch_size, left:left + patch_size] = True
+    masks = masks.reshape(-1, height, width)
+    occluded = np.where(masks[..., None], np.float32(baseline), image[None])
+    scores = _class_scores(model, np.concatenate([image[None], occluded]), class_index, target, batch_size)
+    drops = scores[0] - scores[1:]
+    coverage = masks.sum(axis=0)
+    total = np.tensordot(drops, masks, axes=1)
+    return to_heatmap(np.divide(total, coverage, out=np.zeros_like(total), where=coverage > 0))
+
+
+def _patch_starts(length: int, patch_size: int, stride: int) -> list[int]:
+    """Patch positions along one axis; the last patch always touches the border."""
+    starts = list(range(0, length - patch_size + 1, stride))
+    if starts[-1] != length - patch_size:
+        starts.append(length - patch_size)
+    return starts
+
+
+def _producer(tensor) -> Any:
+    """The layer whose call produced a symbolic tensor (None if unknown)."""
+    history = getattr(tensor, "_keras_history", None)
+    return history.operation if history is not None else None
+
+
+def _gap_feature_layer(model: keras.Model) -> tuple[str, keras.layers.Layer]:
+    """For CAM: the name of the feature-map layer that global average pooling feeds into the
+    pre-softmax Dense layer (possibly inside a backbone built with ``pooling="avg"``), and that Dense layer."""
+    dense = _score_layer(model)
+    producer = _producer(dense.input) if isinstance(dense, keras.layers.Dense) else None
+    while isinstance(producer, keras.layers.Dropout):  # dropout does nothing at inference
+        producer = _producer(producer.input)
+    if isinstance(producer, keras.Model):  # a nested backbone: its last layer
+        producer = _producer(producer.outputs[0])
+    if isinstance(producer, keras.layers.GlobalAveragePooling2D):
+        maps = _producer(producer.input)
+        if maps is not None:
+            return maps.name, dense
+    raise ValueError(
+        "cam needs a model whose pre-softmax Dense layer sits right after GlobalAveragePooling2D "
+        "(e.g. utils.models.build_gap_cnn); use grad_cam for other models."
+    )
+
+
+def cam(model: keras.Model, image: np.ndarray, class_index: int) -> Heatmap:
+    """Class activation mapping (Zhou et al., 2016) for a global-average-pooling model.
+
+    heatmap = sum_k W[k, class] * A_k, with A_k the feature maps pooled into the Dense layer of
+    weights W; upsampled to the image size.
+    """
+    image = _check_image(_check_model(model), image)
+    class_index = _check_class(model, class_index)
+    layer_name, dense = _gap_feature_layer(model)
+    maps, _ = _maps_and_gradients(model, layer_name)(tf.constant(image[None]), tf.constant(class_index))
+    weights = np.asarray(dense.kernel)[:, class_index]
+    return to_heatmap(np.asarray(maps)[0] @ weights, image.shape[:2])
+
+
+def _feature_maps(model, image, class_index, layer_name) -> tuple[np.ndarray, np.ndarray]:
+    image = _check_image(_check_model(model), image)
+    class_index = _check_class(model, class_index)
+    if layer_name is None:
+        layer_name = _default_feature_layer(model)
+    maps, gradients = _maps_and_gradients(model, layer_name)(tf.constant(image[None]), tf.constant(class_index))
+    maps, gradients = np.asarray(maps)[0], np.asarray(gradients)[0]
+    if maps.ndim != 3:
+        raise ValueError(f"layer_name {layer_name!r} must have 4-D output (N, h, w, channels), got {maps.ndim + 1}-D.")
+    return maps, gradients
+
+
+def grad_cam(model: keras.Model, image: np.ndarray, class_index: int, *, layer_name: str | None = None) -> Heatmap:
+    """Grad-CAM (Selvaraju et al., 2017): feature maps weighted by their mean gradient, ReLU.
+
+    Args:
+        layer_name: the layer whose feature maps are explained; by default "last_conv", else the
+            model's last convolution, else the last 4-D layer of a nested backbone.
+    """
+    maps, gradients = _feature_maps(model, image, class_index, layer_name)
+    weights = gradients.mean(axis=(0, 1))
+    return to_heatmap(maps @ weights, np.shape(image)[:2])
+
+
+def grad_cam_plus_plus(
+    model: keras.Model, image: np.ndarray, class_index: int, *, layer_name: str | None = None
+) -> Heatmap:
+    """Grad-CAM++ (Chattopadhyay et al., 2018): pixel-wise weights of the positive gradients.
+
+    alpha = g^2 / (2 g^2 + sum(A) g^3) per position and channel (the closed form for an exponential
+    of the score), channel weight = sum(alpha * relu(g)). ``layer_name`` as in :func:`grad_cam`.
+    """
+    maps, gradients = _feature_maps(model, image, class_index, layer_name)
+    g2, g3 = gradients**2, gradients**3
+    denominator = 2 * g2 + maps.sum(axis=(0, 1)) * g3
+    alphas = np.divide(g2, denominator, out=np.zeros_like(g2), where=denominator != 0)
+    weights = (alphas * np.maximum(gradients, 0)).sum(axis=(0, 1))
+    return to_heatmap(maps @ weights, np.shape(image)[:2])
+
+
+# --- LIME --------------------------------------------------------------------------------------
+
+def superpixels(
+    image: np.ndarray, *, method: str = "slic", n_segments: int = 50, compactness: float = 0.1, grid_size: int = 4
+) -> np.ndarray:
+    """Split an image into superpixels: an int array (H, W) of labels 0, 1, ..., n - 1.
+
+    ``"slic"`` (default; ``n_segments`` and ``compactness`` on the image scaled to [0, 1]) follows
+    the strokes of a digit and tiles the background; ``"quickshift"`` is LIME's usual choice;
+    ``"grid"`` cuts squares of ``grid_size`` pixels. (LIME's default quickshift settings give one
+    superpixel on a 28x28 digit.)
+    """
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3:
+        raise ValueError(f"image must have shape (H, W) or (H, W, C), got {image.shape}.")
+    n_segments = _check_int("n_segments", n_segments)
+    scaled = (image - image.min()) / max(float(image.max() - image.min()), 1e-12)
+    if method == "slic":
+        labels = segmentation.slic(
+            scaled if scaled.shape[-1] == 3 else scaled.mean(axis=-1), n_segments=n_segments,
+            compactness=_check_positive("compactness", compactness), channel_axis=-1 if scaled.shape[-1] == 3 else None,
+            convert2lab=False, start_label=0, enforce_connectivity=True,
+        )
+    elif method == "quickshift":
+        rgb = np.repeat(scaled.mean(axis=-1, keepdims=True), 3, axis=-1) if scaled.shape[-1] != 3 else scaled
+        labels = segmentation.quickshift(rgb.astype(np.float64), kernel_size=1, max_dist=3, ratio=0.5,
+                                         convert2lab=False, rng=0)
+    elif method == "grid":
+        grid_size = _check_int("grid_size", grid_size)
+        rows, cols = np.indices(image.shape[:2]) // grid_size
+        labels = rows * int(np.ceil(image.shape[1] / grid_size)) + cols
+    else:
+        raise ValueError(f"method must be 'slic', 'quickshift' or 'grid', got {method!r}.")
+    return np.unique(labels, return_inverse=True)[1].reshape(image.shape[:2]).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class LimeExplanation:
+    """LIME's local linear model: one weight per superpixel (``segments`` holds the labels)."""
+
+    segments: np.ndarray
+    weights: np.ndarray
+    intercept: float
+
+    def heatmap(self) -> Heatmap:
+        """Each pixel gets its superpixel's weight (positive part, scaled to [0, 1])."""
+        return to_heatmap(self.weights[self.segments])
+
+    def top_segments(self, k: int) -> np.ndarray:
+        """The labels of the ``k`` superpixels with the largest weights, largest first."""
+        return np.argsort(-self.weights, kind="stable")[:k]
+
+
+def lime_explanation(
+    model: keras.Model,
+    image: np.ndarray,
+    class_index: int,
+    *,
+    n_samples: int = 1000,
+    segments: np.ndarray | None = None,
+    n_segments: int = 50,
+    baseline: float = 0.0,
+    kernel_width: float = 0.25,
+    ridge_alpha: float = 1.0,
+    target: str = "probability",
+    seed: int = 0,
+    masks: np.ndarray | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> LimeExplanation:
+    """LIME (Ribeiro et al., 2016) on superpixels, as the ``lime`` package computes it, vectorised.
+
+    ``n_samples`` random on/off masks over the superpixels (the first keeps them all), the image
+    with switched-off superpixels set to ``baseline``, predicted in batches; each sample weighted by
+    ``sqrt(exp(-d^2 / kernel_width^2))`` with d the cosine distance of its mask to all-on; then a
+    weighted ridge regression (``ridge_alpha``, with intercept) of the class's ``target`` score on
+    the masks.
+
+    Args:
+        segments: superpixel labels (H, W); default :func:`superpixels` with ``n_segments``.
+        seed: the seed of the masks; the same seed gives the same explanation.
+        masks: the samples themselves instead, 0/1 of shape (n_samples, n_superpixels) (e.g. to
+            reproduce another implementation's draw); used as given, ``n_samples`` and ``seed`` ignored.
+    """
+    image = _check_image(_check_model(model), image)
+    class_index = _check_class(model, class_index)
+    n_samples = _check_int("n_samples", n_samples, 2)
+    _check_target(target)
+    kernel_width = _check_positive("kernel_width", kernel_width)
+    ridge_alpha = _check_positive("ridge_alpha", ridge_alpha, allow_zero=True)
+    if segments is None:
+        segments = superpixels(image, n_segments=n_segments)
+    segments = np.asarray(segments)
+    if segments.shape != image.shape[:2] or not np.issubdtype(segments.dtype, np.integer) or segments.min() < 0:
+        raise ValueError(f"segments must be non-negative integer labels of shape {image.shape[:2]}, "
+                         f"got {segments.dtype} {segments.shape}.")
+    segments = np.unique(segments, return_inverse=True)[1].reshape(segments.shape)
+    n_features = int(segments.max()) + 1
+
+    if masks is None:
+        masks = np.random.default_rng(seed).integers(0, 2, (n_samples, n_features)).astype(np.float32)
+        masks[0] = 1
+    else:
+        masks = np.asarray(masks, dtype=np.float32)
+        if masks.ndim != 2 or masks.shape[1] != n_features or not np.isin(masks, (0, 1)).all():
+            raise ValueError(f"masks must hold 0/1 of shape (n_samples, {n_features}) (one column per superpixel), "
+                             f"got shape {masks.shape}.")
+    keep = masks[:, segments].astype(bool)  # (n_samples, H, W)
+    samples = np.where(keep[..., None], image[None], np.float32(baseline))
+    scores = _class_scores(model, samples, class_index, target, batch_size).astype(np.float64)
+
+    n_on = masks.sum(axis=1)
+    cosine = np.divide(n_on, np.sqrt(n_on * n_features), out=np.zeros_like(n_on), where=n_on > 0)
+    distances = 1.0 - cosine
+    sample_weights = np.sqrt(np.exp(-(distances**2) / kernel_width**2)).astype(np.float64)
+    weights, intercept = _weighted_ridge(masks.astype(np.float64), scores, sample_weights, ridge_alpha)
+    return LimeExplanation(segments, weights, intercept)
+
+
+def _weighted_ridge(x: np.ndarray, y: np.ndarray, sample_weights: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+    """Ridge regression with sample weights and an (unpenalised) intercept, in closed form."""
+    w = sample_weights / sample_weights.sum()
+    x_mean, y_mean = w @ x, w @ y
+    xc, yc = x - x_mean, y - y_mean
+    gram = (xc * sample_weights[:, None]).T @ xc + alpha * np.eye(x.shape[1])
+    coefficients = np.linalg.solve(gram, (xc * sample_weights[:, None]).T @ yc)
+    return coefficients, float(y_mean - x_mean @ coefficients)
+
+
+def lime(
+    model: keras.Model,
+    image: np.ndarray,
+    class_index: int,
+    *,
+    n_samples: int = 1000,
+    segments: np.ndarray | None = None,
+    n_segments: int = 50,
+    baseline: float = 0.0,
+    kernel_width: float = 0.25,
+    target: str = "probability",
+    seed: int = 0,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Heatmap:
+    """LIME as a heatmap: each pixel gets its superpixel's weight. Options: :func:`lime_explanation`."""
+    return lime_explanation(
+        model, image, class_index, n_samples=n_samples, segments=segments, n_segments=n_segments,
+        baseline=baseline, kernel_width=kernel_width, target=target, seed=seed, batch_size=batch_size,
+    ).heatmap()
+
+
+# --- Activation maximization -------------------------------------------------------------------
+
+def _gaussian_kernel(sigma: float, channels: int) -> tf.Tensor:
+    radius = max(1, int(np.ceil(2 * sigma)))
+    x = np.arange(-radius, radius + 1, dtype=np.float32)
+    line = np.exp(-(x**2) / (2 * sigma**2))
+    kernel = np.outer(line, line) / np.outer(line, line).sum()
+    return tf.constant(np.tile(kernel[:, :, None, None], (1, 1, channels, 1)), tf.float32)
+
+
+def activation_maximization(
+    model: keras.Model,
+    class_index: int,
+    *,
+    steps: int = 300,
+    learning_rate: float = 0.1,
+    l2: float = 0.02,
+    jitter: int = 2,
+    blur_every: int = 5,
+    blur_sigma: float = 0.5,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    seed: int = 0,
+) -> np.ndarray:
+    """An input image that maximises the class's pre-softmax score (gradient ascent), shape (H, W, C).
+
+    The score is the pre-softmax one: maximising the softmax probability can also be done by
+    lowering the other classes, which gives images that say nothing about the class itself.
+    Regularisers make the image look like something: an L2 penalty (``l2``) keeps pixels dark,
+    random shifts of up to ``jitter`` pixels each step and a Gaussian blur every ``blur_every``
+    steps remove high-frequency noise; pixels are clipped to ``value_range`` (the model's input range).
+    """
+    _check_model(model)
+    class_index = _check_class(model, class_index)
+    steps = _check_int("steps", steps)
+    jitter = _check_int("jitter", jitter, 0)
+    blur_every = _check_int("blur_every", blur_every, 0)
+    learning_rate = _check_positive("learning_rate", learning_rate)
+    l2 = _check_positive("l2", l2, allow_zero=True)
+    shape = _input_shape(model)
+    if any(s is None for s in shape):
+        raise ValueError(f"activation_maximization needs a model with a fixed input shape, got {shape}.")
+    low, high = (float(v) for v in value_range)
+    if not low < high:
+        raise ValueError(f"value_range must be (low, high) with low < high, got {value_range}.")
+    step = _ascent_step(model, l2)
+    kernel = _gaussian_kernel(_check_positive("blur_sigma", blur_sigma), shape[-1])
+    rng = np.random.default_rng(seed)
+    image = tf.Variable(low + (high - low) * (0.5 + 0.1 * rng.standard_normal((1, *shape))).astype(np.float32))
+    image.assign(tf.clip_by_value(image, low, high))
+    for i in range(steps):
+        shift = rng.integers(-jitter, jitter + 1, size=2) if jitter else np.zeros(2, int)
+        blur = blur_every > 0 and (i + 1) % blur_every == 0
+        step(image, tf.constant(shift, tf.int32), tf.constant(class_index, tf.int32), tf.constant(learning_rate),
+             tf.constant(blur), kernel, tf.constant(low), tf.constant(high))
+    return image.numpy()[0]
+
+
+_ASCENT_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _ascent_step(model: keras.Model, l2: float) -> Callable:
+    key = float(l2)
+    steps = _ASCENT_STEPS.setdefault(model, {})
+    if key not in steps:
+        score_layer = _score_layer(model)
+        score_model = keras.Model(model.inputs, _score_of(score_layer, score_layer.input, score_layer.output))
+
+        @tf.function
+        def step(image, shift, class_index, learning_rate, blur, kernel, low, high):
+            with tf.GradientTape() as tape:
+                shifted = tf.roll(image, shift, axis=(1, 2))
+                objective = score_model(shifted, training=False)[0, class_index] - key * tf.reduce_sum(image**2)
+            gradient = tape.gradient(objective, image)
+            gradient /= tf.math.reduce_std(gradient) + 1e-8
+            updated = image + learning_rate * gradient
+            if blur:
+                updated = tf.nn.depthwise_conv2d(updated, kernel, [1, 1, 1, 1], "SAME")
+            image.assign(tf.clip_by_value(updated, low, high))
+
+        steps[key] = step
+    return steps[key]
+
+
+# --- Measures ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DeletionInsertion:
+    """Deletion and insertion curves (Petsiuk et al., 2018): the class probability against the
+    fraction of pixels deleted (from the image) or inserted (into a blurred copy), most important first."""
+
+    fractions: np.ndarray
+    deletion: np.ndarray
+    insertion: np.ndarray
+
+    @property
+    def deletion_auc(self) -> float:
+        """Area under the deletion curve: lower is better (the probability falls fast)."""
+        return float(np.trapezoid(self.deletion, self.fractions))
+
+    @property
+    def insertion_auc(self) -> float:
+        """Area under the insertion curve: higher is better (the probability rises fast)."""
+        return float(np.trapezoid(self.insertion, self.fractions))
+
+
+def pixel_order(heatmap: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """Pixel indices (flattened) from most to least important; ties in random order (seeded)."""
+    heatmap = np.asarray(heatmap, dtype=np.float64).ravel()
+    tie_break = np.random.default_rng(seed).random(heatmap.size)
+    return np.lexsort((tie_break, -heatmap))
+
+
+def deletion_insertion(
+    model: keras.Model,
+    image: np.ndarray,
+    class_index: int,
+    heatmap: np.ndarray,
+    *,
+    n_steps: int = 28,
+    deleted_value: float = 0.0,
+    blur_sigma: float = 3.0,
+    seed: int = 0,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> DeletionInsertion:
+    """The deletion and insertion curves of one heatmap.
+
+    Pixels go in the heatmap's order, most important first, ``n_steps`` equal chunks. Deletion sets
+    them to ``deleted_value`` (black); insertion copies them into the image blurred with
+    ``blur_sigma`` (a blurred canvas keeps the image statistics, so the score measures the pixels).
+    """
+    image = _check_image(_check_model(model), image)
+    class_index = _check_class(model, class_index)
+    heatmap = np.asarray(heatmap)
+    if heatmap.shape != image.shape[:2]:
+        raise ValueError(f"heatmap must have the image's height and width {image.shape[:2]}, got {heatmap.shape}.")
+    n_pixels = heatmap.size
+    n_steps = _check_int("n_steps", n_steps, 1, n_pixels)
+    order = pixel_order(heatmap, seed=seed)
+    counts = np.linspace(0, n_pixels, n_steps + 1).round().astype(int)
+    rank = np.empty(n_pixels, dtype=int)
+    rank[order] = np.arange(n_pixels)
+    chosen = (rank[None, :] < counts[:, None]).reshape(-1, *heatmap.shape)[..., None]  # (steps+1, H, W, 1)
+    blurred = ndimage.gaussian_filter(image, sigma=(blur_sigma, blur_sigma, 0)).astype(np.float32)
+    deleted = np.where(chosen, np.float32(deleted_value), image[None])
+    inserted = np.where(chosen, image[None], blurred[None])
+    scores = _class_scores(model, np.concatenate([deleted, inserted]), class_index, "probability", batch_size)
+    return DeletionInsertion(counts / n_pixels, scores[: n_steps + 1], scores[n_steps + 1:])
+
+
+def randomized_copy(model: keras.Model, *, seed: int = 0) -> keras.Model:
+    """A copy of ``model`` whose kernels (every weight array with 2 or more dimensions) are redrawn
+    at random (Glorot uniform); biases and other 1-D weights are kept.
+
+    The model-parameter randomisation check (Adebayo et al., 2018): an explanation that looks the
+    same for the trained and the randomised model does not explain what the model learned.
+    """
+    _check_model(model)
+    copy = keras.models.clone_model(model)
+    rng = np.random.default_rng(seed)
+    weights = []
+    for array in model.get_weights():
+        if array.ndim >= 2:
+            receptive = int(np.prod(array.shape[:-2])) if array.ndim > 2 else 1
+            fan_in, fan_out = array.shape[-2] * receptive, array.shape[-1] * receptive
+            limit = np.sqrt(6.0 / (fan_in + fan_out))
+            array = rng.uniform(-limit, limit, array.shape).astype(array.dtype)
+        weights.append(array)
+    copy.set_weights(weights)
+    return copy
+
+
+def rank_correlation(heatmap_a: np.ndarray, heatmap_b: np.ndarray) -> float:
+    """Spearman rank correlation of two heatmaps' pixels; NaN when either heatmap is constant."""
+    a, b = np.ravel(heatmap_a), np.ravel(heatmap_b)
+    if a.shape != b.shape:
+        raise ValueError(f"heatmaps must have the same shape, got {np.shape(heatmap_a)} and {np.shape(heatmap_b)}.")
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(stats.spearmanr(a, b).statistic)
+
+
+def time_per_image(
+    method: AttributionMethod,
+    model: keras.Model,
+    images: np.ndarray,
+    class_indices: Sequence[int],
+    *,
+    repeats: int = 1,
+    **options,
+) -> float:
+    """Median seconds of ``method`` per image, after one warm-up call (which compiles the model)."""
+    repeats = _check_int("repeats", repeats)
+    if len(images) != len(class_indices) or len(images) == 0:
+        raise ValueError(f"images and class_indices must have the same, non-zero length; got {len(images)} and "
+                         f"{len(class_indices)}.")
+    method(model, images[0], int(class_indices[0]), **options)
+    times = []
+    for _ in range(repeats):
+        for image, class_index in zip(images, class_indices):
+            start = time.perf_counter()
+            method(model, image, int(class_index), **options)
+            times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+ATTRIBUTION_METHODS: dict[str, AttributionMethod] = {
+    "saliency": saliency,
+    "smoothgrad": smoothgrad,
+    "integrated_gradients": integrated_gradients,
+    "occlusion": occlusion,
+    "cam": cam,
+    "grad_cam": grad_cam,
+    "grad_cam_plus_plus": grad_cam_plus_plus,
+    "lime": lime,
+}
+
+
+def evaluate_methods(
+    model: keras.Model,
+    images: np.ndarray,
+    class_indices: Sequence[int],
+    *,
+    methods: Mapping[str, AttributionMethod] | None = None,
+    options: Mapping[str, dict] | None = None,
+    random_model: keras.Model | None = None,
+    n_steps: int = 28,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Measure attribution methods on a fixed set of images: one row per method and image.
+
+    Columns: ``method``, ``image`` (its position in ``images``), ``deletion_auc`` (lower is
+    better), ``insertion_auc`` (higher is better), ``randomization_rho`` (Spearman correlation with
+    the heatmap of ``random_model``, default :func:`randomized_copy` of ``model``; lower is better)
+    and ``seconds`` (the method's time on that image, after a warm-up call).
+
+    Args:
+        methods: name -> method; default all of :data:`ATTRIBUTION_METHODS`.
+        options: name -> keyword arguments for that method.
+    """
+    _check_model(model)
+    methods = dict(ATTRIBUTION_METHODS if methods is None else methods)
+    options = dict(options or {})
+    unknown = set(options) - set(methods)
+    if unknown:
+        raise ValueError(f"options has methods that are not in methods: {sorted(unknown)}.")
+    if len(images) != len(class_indices) or len(images) == 0:
+        raise ValueError(f"images and class_indices must have the same, non-zero length; got {len(images)} and "
+                         f"{len(class_indices)}.")
+    random_model = randomized_copy(model, seed=seed) if random_model is None else random_model
+    rows = []
+    for name, method in methods.items():
+        kwargs = options.get(name, {})
+        method(model, images[0], int(class_indices[0]), **kwargs)  # warm-up: compile
+        method(random_model, images[0], int(class_indices[0]), **kwargs)
+        for i, (image, class_index) in enumerate(zip(images, class_indices)):
+            start = time.perf_counter()
+            heatmap = method(model, image, int(class_index), **kwargs)
+            seconds = time.perf_counter() - start
+            curves = deletion_insertion(model, image, int(class_index), heatmap, n_steps=n_steps, seed=seed)
+            random_heatmap = method(random_model, image, int(class_index), **kwargs)
+            rows.append({
+                "method": name, "image": i, "deletion_auc": curves.deletion_auc,
+                "insertion_auc": curves.insertion_auc,
+                "randomization_rho": rank_correlation(heatmap, random_heatmap), "seconds": seconds,
+            })
+    return pd.DataFrame(rows)
+
+
+def summarize(table: pd.DataFrame, *, by: str | Sequence[str] = "method") -> pd.DataFrame:
+    """Means of :func:`evaluate_methods`' columns per method (or per ``by``), ``seconds`` in ms."""
+    columns = ["deletion_auc", "insertion_auc", "randomization_rho", "seconds"]
+    summary = table.groupby(by, sort=False)[columns].mean()
+    summary["seconds"] *= 1000
+    return summary.rename(columns={"seconds": "ms_per_image"})
+
+
+def rank_of(summary: pd.DataFrame, method: str, column: str) -> int:
+    """The rank (1 = best) of ``method`` in ``summary[column]``; lower is better for deletion AUC,
+    randomisation correlation and time, higher for insertion AUC."""
+    if method not in summary.index:
+        raise ValueError(f"method {method!r} is not in the summary; it has {list(summary.index)}.")
+    if column not in summary.columns:
+        raise ValueError(f"column must be one of {list(summary.columns)}, got {column!r}.")
+    ascending = column != "insertion_auc"
+    return int(summary[column].rank(ascending=ascending, method="min")[method])
