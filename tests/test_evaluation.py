@@ -169,3 +169,18 @@ def test_plot_pixel_statistics_shows_means_difference_and_histogram():
     plt.close(fig)
     with pytest.raises(ValueError, match="two classes"):
         plot_pixel_statistics(images, labels * 2, ("a", "b"))
+
+
+def test_plot_heatmap_grid_has_one_row_per_image_and_one_column_per_method():
+    import matplotlib.pyplot as plt
+
+    from utils.plots import plot_heatmap_grid
+
+    images = np.random.default_rng(0).random((3, 28, 28, 1))
+    maps = {"grad_cam": np.zeros((3, 28, 28)), "lime": np.ones((3, 28, 28))}
+    fig = plot_heatmap_grid(images, maps, row_titles=["a", "b", "c"])
+    assert len(fig.axes) == 3 * 3 + 1  # and a colour bar
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["image", "grad_cam", "lime"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="lime"):
+        plot_heatmap_grid(images, {"lime": np.ones((2, 28, 28))})

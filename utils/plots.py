@@ -156,3 +156,54 @@ def plot_pixel_statistics(
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_heatmap_grid(
+    images: np.ndarray,
+    heatmaps: dict[str, np.ndarray],
+    *,
+    row_titles: Sequence[str] | None = None,
+    alpha: float = 0.5,
+    cmap: str = "jet",
+    size: float = 2.0,
+    suptitle: str | None = None,
+) -> plt.Figure:
+    """One row per image: the image, then each method's heatmap laid over it.
+
+    Args:
+        images: (N, H, W) or (N, H, W, 1) grayscale images.
+        heatmaps: method name -> heatmaps (N, H, W) in [0, 1], one per image.
+        row_titles: N strings shown left of each row (e.g. true and predicted class).
+        alpha: the opacity of the heatmaps.
+    """
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3 or len(images) == 0:
+        raise ValueError(f"images must have shape (N, H, W) or (N, H, W, 1) with N > 0, got {images.shape}.")
+    for name, maps in heatmaps.items():
+        if np.shape(maps) != images.shape:
+            raise ValueError(f"heatmaps[{name!r}] must have the shape of images {images.shape}, got {np.shape(maps)}.")
+    if row_titles is not None and len(row_titles) != len(images):
+        raise ValueError(f"row_titles must have one entry per image ({len(images)}), got {len(row_titles)}.")
+    ncols = 1 + len(heatmaps)
+    fig, axes = plt.subplots(len(images), ncols, figsize=(size * ncols + 0.8, size * len(images)),
+                             squeeze=False, layout="constrained")
+    shown = None
+    for i, image in enumerate(images):
+        axes[i, 0].imshow(image, cmap="gray")
+        if row_titles is not None:
+            axes[i, 0].set_ylabel(row_titles[i], fontsize=8)
+        for j, (name, maps) in enumerate(heatmaps.items(), start=1):
+            axes[i, j].imshow(image, cmap="gray")
+            shown = axes[i, j].imshow(maps[i], cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+        for j, ax in enumerate(axes[i]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(["image", *heatmaps][j])
+    if shown is not None:
+        fig.colorbar(shown, ax=axes, fraction=0.02, label="importance (0-1)")
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
