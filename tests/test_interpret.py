@@ -208,7 +208,8 @@ def test_randomization_changes_a_model_dependent_heatmap(models, image):
     heatmap = interpret.grad_cam_plus_plus(model, image, 0)
     assert interpret.rank_correlation(heatmap, heatmap) == pytest.approx(1.0)
     assert interpret.rank_correlation(heatmap, interpret.grad_cam_plus_plus(randomized, image, 0)) < 0.9
-    assert np.isnan(interpret.rank_correlation(heatmap, np.zeros_like(heatmap)))
+    assert interpret.rank_correlation(heatmap, np.zeros_like(heatmap)) == 0.0
+    assert interpret.rank_correlation(np.zeros_like(heatmap), np.zeros_like(heatmap)) == 1.0
 
 
 def test_evaluate_methods_gives_one_row_per_method_and_image(models, image):
@@ -221,6 +222,13 @@ def test_evaluate_methods_gives_one_row_per_method_and_image(models, image):
     summary = interpret.summarize(table)
     assert list(summary.index) == ["saliency", "grad_cam"]
     assert {interpret.rank_of(summary, m, "insertion_auc") for m in methods} <= {1, 2}
+    won, tied, lost = interpret.head_to_head(table, "saliency", "grad_cam", "deletion_auc")
+    assert won + tied + lost == 2
+    assert won == int((table["deletion_auc"][:2].values < table["deletion_auc"][2:].values).sum())
+    verdict = interpret.judge_claim(table, "grad_cam")
+    ranks = [interpret.rank_of(summary, "grad_cam", c) for c in ("deletion_auc", "insertion_auc")]
+    expected = "supported" if ranks == [1, 1] else "partly supported" if 1 in ranks else "not supported"
+    assert verdict.startswith(f"**{expected}**")
 
 
 def median_seconds(function, repeats=5) -> float:

@@ -746,43 +746,43 @@ def activation_maximization(
     low, high = (float(v) for v in value_range)
     if not low < high:
         raise ValueError(f"value_range must be (low, high) with low < high, got {value_range}.")
-    step = _ascent_step(model, l2)
     kernel = _gaussian_kernel(_check_positive("blur_sigma", blur_sigma), shape[-1])
     rng = np.random.default_rng(seed)
-    image = tf.Variable(low + (high - low) * (0.5 + 0.1 * rng.standard_normal((1, *shape))).astype(np.float32))
-    image.assign(tf.clip_by_value(image, low, high))
-    for i in range(steps):
-        shift = rng.integers(-jitter, jitter + 1, size=2) if jitter else np.zeros(2, int)
-        blur = blur_every > 0 and (i + 1) % blur_every == 0
-        step(image, tf.constant(shift, tf.int32), tf.constant(class_index, tf.int32), tf.constant(learning_rate),
-             tf.constant(blur), kernel, tf.constant(low), tf.constant(high))
+    start = np.clip(low + (high - low) * (0.5 + 0.1 * rng.standard_normal((1, *shape))), low, high)
+    shifts = rng.integers(-jitter, jitter + 1, size=(steps, 2)) if jitter else np.zeros((steps, 2), int)
+    blur = (np.arange(1, steps + 1) % blur_every == 0) if blur_every else np.zeros(steps, bool)
+    image = _ascent(model)(
+        tf.constant(start, tf.float32), tf.constant(shifts, tf.int32), tf.constant(blur),
+        tf.constant(class_index, tf.int32), tf.constant(learning_rate, tf.float32), tf.constant(l2, tf.float32),
+        kernel, tf.constant(low, tf.float32), tf.constant(high, tf.float32))
     return image.numpy()[0]
 
 
-_ASCENT_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ASCENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _ascent_step(model: keras.Model, l2: float) -> Callable:
-    key = float(l2)
-    steps = _ASCENT_STEPS.setdefault(model, {})
-    if key not in steps:
+def _ascent(model: keras.Model) -> Callable:
+    """The whole gradient ascent of :func:`activation_maximization` as one compiled loop."""
+    if model not in _ASCENTS:
         score_layer = _score_layer(model)
         score_model = keras.Model(model.inputs, _score_of(score_layer, score_layer.input, score_layer.output))
 
         @tf.function
-        def step(image, shift, class_index, learning_rate, blur, kernel, low, high):
-            with tf.GradientTape() as tape:
-                shifted = tf.roll(image, shift, axis=(1, 2))
-                objective = score_model(shifted, training=False)[0, class_index] - key * tf.reduce_sum(image**2)
-            gradient = tape.gradient(objective, image)
-            gradient /= tf.math.reduce_std(gradient) + 1e-8
-            updated = image + learning_rate * gradient
-            if blur:
-                updated = tf.nn.depthwise_conv2d(updated, kernel, [1, 1, 1, 1], "SAME")
-            image.assign(tf.clip_by_value(updated, low, high))
+        def ascend(image, shifts, blur, class_index, learning_rate, l2, kernel, low, high):
+            for i in tf.range(tf.shape(shifts)[0]):
+                with tf.GradientTape() as tape:
+                    tape.watch(image)
+                    score = score_model(tf.roll(image, shifts[i], axis=(1, 2)), training=False)[0, class_index]
+                    objective = score - l2 * tf.reduce_sum(image**2)
+                gradient = tape.gradient(objective, image)
+                image += learning_rate * gradient / (tf.math.reduce_std(gradient) + 1e-8)
+                if blur[i]:
+                    image = tf.nn.depthwise_conv2d(image, kernel, [1, 1, 1, 1], "SAME")
+                image = tf.clip_by_value(image, low, high)
+            return image
 
-        steps[key] = step
-    return steps[key]
+        _ASCENTS[model] = ascend
+    return _ASCENTS[model]
 
 
 # --- Measures ----------------------------------------------------------------------------------
@@ -874,12 +874,16 @@ def randomized_copy(model: keras.Model, *, seed: int = 0) -> keras.Model:
 
 
 def rank_correlation(heatmap_a: np.ndarray, heatmap_b: np.ndarray) -> float:
-    """Spearman rank correlation of two heatmaps' pixels; NaN when either heatmap is constant."""
+    """Spearman rank correlation of two heatmaps' pixels.
+
+    A constant heatmap (e.g. all zero: no evidence for the class) ranks no pixel above another, so
+    it shares no ranking with a non-constant one (0.0); two constant heatmaps give 1.0 if equal.
+    """
     a, b = np.ravel(heatmap_a), np.ravel(heatmap_b)
     if a.shape != b.shape:
         raise ValueError(f"heatmaps must have the same shape, got {np.shape(heatmap_a)} and {np.shape(heatmap_b)}.")
     if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return float("nan")
+        return float(np.ptp(a) == 0 and np.ptp(b) == 0 and np.array_equal(a, b))
     return float(stats.spearmanr(a, b).statistic)
 
 
@@ -917,6 +921,11 @@ ATTRIBUTION_METHODS: dict[str, AttributionMethod] = {
     "grad_cam_plus_plus": grad_cam_plus_plus,
     "lime": lime,
 }
+
+
+LABELS = {"saliency": "saliency", "smoothgrad": "SmoothGrad", "integrated_gradients": "integrated\ngradients",
+          "occlusion": "occlusion", "cam": "CAM", "grad_cam": "Grad-CAM", "grad_cam_plus_plus": "Grad-CAM++",
+          "lime": "LIME"}  # for figure titles
 
 
 def evaluate_methods(
@@ -976,6 +985,47 @@ def summarize(table: pd.DataFrame, *, by: str | Sequence[str] = "method") -> pd.
     summary = table.groupby(by, sort=False)[columns].mean()
     summary["seconds"] *= 1000
     return summary.rename(columns={"seconds": "ms_per_image"})
+
+
+def head_to_head(table: pd.DataFrame, method: str, other: str, column: str) -> tuple[int, int, int]:
+    """On how many images of :func:`evaluate_methods`' table ``method`` beats, ties with and loses to
+    ``other`` in ``column`` (lower is better, except for insertion AUC)."""
+    for name in (method, other):
+        if name not in set(table["method"]):
+            raise ValueError(f"method {name!r} is not in the table; it has {sorted(set(table['method']))}.")
+    a = table[table["method"] == method].set_index("image")[column]
+    b = table[table["method"] == other].set_index("image")[column].reindex(a.index)
+    better, worse = (a > b, a < b) if column == "insertion_auc" else (a < b, a > b)
+    return int(better.sum()), int((a == b).sum()), int(worse.sum())
+
+
+MEASURES = {"deletion_auc": "deletion AUC (lower is better)", "insertion_auc": "insertion AUC (higher is better)",
+            "randomization_rho": "randomisation correlation (lower is better)", "ms_per_image": "time (lower is better)"}
+
+
+def judge_claim(table: pd.DataFrame, method: str, *, columns: Sequence[str] = ("deletion_auc", "insertion_auc")) -> str:
+    """Markdown that judges the claim "``method`` explains these images best" from the numbers.
+
+    ``table`` holds :func:`evaluate_methods`' rows for one group of images. The claim is
+    *supported* when ``method`` ranks first on every column, *partly supported* when on some, and
+    *not supported* otherwise; for each column the wording gives its rank, the best other method
+    and how often ``method`` beats it image by image.
+    """
+    summary = summarize(table)
+    firsts, lines = 0, []
+    for column in columns:
+        ordered = summary[column].sort_values(ascending=column != "insertion_auc", kind="stable")
+        rank, value = rank_of(summary, method, column), summary.loc[method, column]
+        rival = ordered.drop(method).index[0]
+        won, tied, lost = head_to_head(table, method, rival, column)
+        lines.append(
+            f"- {MEASURES[column]}: {method} ranks {rank} of {len(summary)} ({value:.3f}); the best other "
+            f"method is {rival} ({ordered[rival]:.3f}); image by image, {method} beats it {won} times, "
+            f"ties {tied} and loses {lost}."
+        )
+        firsts += rank == 1
+    verdict = "supported" if firsts == len(columns) else "partly supported" if firsts else "not supported"
+    return f"**{verdict}** on these {table['image'].nunique()} images:\n" + "\n".join(lines)
 
 
 def rank_of(summary: pd.DataFrame, method: str, column: str) -> int:
