@@ -142,6 +142,10 @@ def test_plot_roc_draws_one_curve_per_model_with_its_auc():
     assert labels[0].startswith("good: AUC 0.9") and labels[2].startswith("poor: AUC")
     assert "threshold 0.50" in labels[1]
     plt.close(fig)
+    given = ev.Estimate(0.9, 0.85, 0.95)
+    fig = plot_roc(y, {"good": good}, n_bootstrap=20, auc_estimates={"good": given})
+    assert fig.axes[0].get_legend().get_texts()[0].get_text() == f"good: AUC {given}"
+    plt.close(fig)
     with pytest.raises(ValueError, match="scores"):
         plot_roc(y, {})
 

@@ -78,6 +78,7 @@ def plot_roc(
     n_bootstrap: int = 200,
     confidence: float = 0.95,
     operating_points: dict[str, float] | None = None,
+    auc_estimates: dict | None = None,
     title: str = "ROC curves (shaded: bootstrap confidence band)",
     ax: plt.Axes | None = None,
 ) -> plt.Figure:
@@ -89,6 +90,8 @@ def plot_roc(
         n_bootstrap: resamples for the bands and the AUC intervals.
         confidence: the coverage of bands and intervals.
         operating_points: model name -> a threshold, marked on that model's curve.
+        auc_estimates: model name -> an AUC :class:`utils.evaluation.Estimate` already computed
+            (e.g. by ``clinical_metrics``), shown instead of a new one so the numbers match a table.
     """
     from utils.evaluation import bootstrap_ci, roc_auc, roc_band, sensitivity, specificity
 
@@ -99,7 +102,8 @@ def plot_roc(
     for (name, score), color in zip(scores.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"] * 3):
         score = np.asarray(score)
         fpr, tpr, low, high = roc_band(y_true, score, n_bootstrap=n_bootstrap, confidence=confidence)
-        auc = bootstrap_ci(roc_auc, y_true, score, n_bootstrap=n_bootstrap, confidence=confidence)
+        auc = (auc_estimates or {}).get(name) or bootstrap_ci(roc_auc, y_true, score, n_bootstrap=n_bootstrap,
+                                                              confidence=confidence)
         ax.plot(fpr, tpr, color=color, label=f"{name}: AUC {auc}")
         ax.fill_between(fpr, low, high, color=color, alpha=0.2, linewidth=0)
         if operating_points and name in operating_points:
