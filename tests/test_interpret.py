@@ -128,6 +128,21 @@ def test_a_backbone_nested_in_the_model_is_explained_inside(image):
     assert np.corrcoef(grad_cam.ravel(), interpret.cam(model, image, class_index).ravel())[0, 1] > 0.99
 
 
+def test_grad_cam_explains_an_inception_v3_transfer_model():
+    """InceptionV3 (random weights) as the backbone: at 75x75 its last block is 1x1, so Grad-CAM
+    explains the last block that still has a spatial layout, "mixed7" (3x3)."""
+    keras.utils.set_random_seed(0)
+    backbone = keras.applications.InceptionV3(weights=None, include_top=False, pooling="avg", input_shape=(75, 75, 3))
+    inputs = keras.Input((75, 75, 3))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(backbone(inputs)))
+    disk = (np.hypot(*np.indices((75, 75)) - 37) < 15).astype(np.float32)
+    image = np.repeat(disk[..., None] * 2 - 1, 3, axis=-1)  # values in [-1, 1], as preprocess_input gives
+    heatmap = interpret.grad_cam(model, image, 1)
+    assert heatmap.shape == (75, 75) and heatmap.min() >= 0 and heatmap.max() == pytest.approx(1.0)
+    assert heatmap.std() > 0  # a real map, not the flat one of a 1x1 layer
+    np.testing.assert_allclose(heatmap, interpret.grad_cam(model, image, 1, layer_name="mixed7"))
+
+
 def test_seeded_methods_repeat_exactly(models, image):
     model = models["gap_cnn"]
     for method in (interpret.smoothgrad, interpret.lime):

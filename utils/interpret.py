@@ -185,25 +185,44 @@ def _layer_path(model: keras.Model, layer_name: str) -> list:
     raise ValueError(f"layer_name {layer_name!r} is not a layer of the model (or of a model nested in it).")
 
 
-def _is_4d(layer: keras.layers.Layer) -> bool:
+def _is_map(layer: keras.layers.Layer) -> bool:
+    """True for a layer whose output is a stack of feature maps (N, h, w, channels) larger than 1x1."""
     try:
-        return len(layer.output.shape) == 4
+        shape = layer.output.shape
     except (AttributeError, ValueError):
         return False
+    return len(shape) == 4 and not (shape[1] == 1 and shape[2] == 1)
+
+
+def _cut_points(model: keras.Model) -> list:
+    """The layers every path from input to output goes through (in a network with branches, such as
+    InceptionV3, the ends of its blocks, e.g. "mixed7", not a layer inside one branch)."""
+    layers = _layers(model)
+    position = {id(layer): i for i, layer in enumerate(layers)}
+    skipped = np.zeros(len(layers) + 1, int)  # +1 where an edge starts skipping layers, -1 where it stops
+    for j, layer in enumerate(layers):
+        inputs = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
+        for tensor in inputs:
+            i = position.get(id(_producer(tensor)))
+            if i is not None and j - i > 1:
+                skipped[i + 1] += 1
+                skipped[j] -= 1
+    return [layer for layer, skips in zip(layers, np.cumsum(skipped)) if skips == 0]
 
 
 def _default_feature_layer(model: keras.Model) -> str:
-    """The layer Grad-CAM explains by default: "last_conv", else the last convolution, else the last
-    4-D layer of a nested backbone (e.g. InceptionV3's "mixed10")."""
+    """The layer Grad-CAM explains by default: "last_conv", else the model's last convolution, else
+    the last block output of a nested backbone whose feature maps are larger than 1x1 (InceptionV3 on
+    75x75 images: "mixed7", 3x3; its last block, "mixed10", is 1x1 there and would give a flat map)."""
     layers = _layers(model)
     if any(layer.name == "last_conv" for layer in layers):
         return "last_conv"
-    convs = [layer for layer in layers if not isinstance(layer, keras.Model) and _is_4d(layer)
+    convs = [layer for layer in layers if not isinstance(layer, keras.Model) and _is_map(layer)
              and "Conv" in type(layer).__name__]
     if convs:
         return convs[-1].name
     for sub_model in reversed([layer for layer in layers if isinstance(layer, keras.Model)]):
-        maps = [layer for layer in _layers(sub_model) if _is_4d(layer) and not isinstance(layer, keras.layers.InputLayer)]
+        maps = [layer for layer in _cut_points(sub_model) if _is_map(layer)]
         if maps:
             return maps[-1].name
     raise ValueError("model has no convolution layer to explain; pass layer_name=<a layer with 4-D output>.")
@@ -528,7 +547,8 @@ def grad_cam(model: keras.Model, image: np.ndarray, class_index: int, *, layer_n
 
     Args:
         layer_name: the layer whose feature maps are explained; by default "last_conv", else the
-            model's last convolution, else the last 4-D layer of a nested backbone.
+            model's last convolution, else the last layer of a nested backbone (e.g. InceptionV3)
+            whose feature maps are larger than 1x1.
     """
     maps, gradients = _feature_maps(model, image, class_index, layer_name)
     weights = gradients.mean(axis=(0, 1))
