@@ -12,18 +12,18 @@ named ``"logits"`` or the last layer, a Dense layer with softmax activation (exp
 same weights with a linear activation). Gradient methods explain the pre-softmax score: the softmax
 saturates near probability 1, so its gradient says little about a confident prediction.
 
-=========================  ===========================================================  ==========
-Method                     Idea                                                         Model calls
-=========================  ===========================================================  ==========
-:func:`saliency`           gradient of the class score w.r.t. the pixels                1 backward
-:func:`smoothgrad`         the gradient averaged over noisy copies of the image          n backward
-:func:`integrated_gradients`  gradients summed along a path from a black image           steps backward
-:func:`occlusion`          how much the score drops when a patch is hidden               one per patch
-:func:`cam`                the last feature maps weighted by the class's Dense weights   1 forward
-:func:`grad_cam`           feature maps weighted by their mean gradient                  1 backward
-:func:`grad_cam_plus_plus` Grad-CAM with pixel-wise weights (better for several objects) 1 backward
-:func:`lime`               a linear model of the score over superpixels switched on/off  n forward
-=========================  ===========================================================  ==========
+============================  ============================================================  ==============
+Method                        Idea                                                          Model calls
+============================  ============================================================  ==============
+:func:`saliency`              gradient of the class score w.r.t. the pixels                 1 backward
+:func:`smoothgrad`            the gradient averaged over noisy copies of the image          n backward
+:func:`integrated_gradients`  gradients summed along a path from a black image              steps backward
+:func:`occlusion`             how much the score drops when a patch is hidden               one per patch
+:func:`cam`                   the last feature maps weighted by the class's Dense weights   1
+:func:`grad_cam`              feature maps weighted by their mean gradient                  1 backward
+:func:`grad_cam_plus_plus`    Grad-CAM with pixel-wise weights of the positive gradients    1 backward
+:func:`lime`                  a linear model of the score over superpixels switched on/off  n forward
+============================  ============================================================  ==============
 
 Model calls are batched and compiled with ``tf.function`` once per model. The measures:
 :func:`deletion_insertion` (Petsiuk et al., 2018), :func:`randomized_copy` with
@@ -148,6 +148,12 @@ class _PreSoftmax(keras.layers.Layer):
 
 def _layers(model: keras.Model) -> list:
     return [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+
+
+def _producer(tensor) -> Any:
+    """The layer whose call produced a symbolic tensor (None if unknown)."""
+    history = getattr(tensor, "_keras_history", None)
+    return history.operation if history is not None else None
 
 
 def _is_softmax_dense(layer: Any) -> bool:
@@ -489,12 +495,6 @@ def _patch_starts(length: int, patch_size: int, stride: int) -> list[int]:
     if starts[-1] != length - patch_size:
         starts.append(length - patch_size)
     return starts
-
-
-def _producer(tensor) -> Any:
-    """The layer whose call produced a symbolic tensor (None if unknown)."""
-    history = getattr(tensor, "_keras_history", None)
-    return history.operation if history is not None else None
 
 
 def _gap_feature_layer(model: keras.Model) -> tuple[str, keras.layers.Layer]:
