@@ -85,16 +85,16 @@ def test_mnist_cnn_shapes_and_parameter_counts():
     model = models.build_mnist_cnn()
     assert model.output_shape == (None, 10)
     shapes = {name: model.get_layer(name).output.shape for name in ("conv1", "conv2", "features", "logits")}
-    assert shapes == {"conv1": (None, 26, 26, 32), "conv2": (None, 11, 11, 64),
+    assert shapes == {"conv1": (None, 28, 28, 32), "conv2": (None, 14, 14, 64),
                       "features": (None, 128), "logits": (None, 10)}
     by_hand = {
         "conv1": (3 * 3 * 1 + 1) * 32,
         "conv2": (3 * 3 * 32 + 1) * 64,
-        "features": (5 * 5 * 64 + 1) * 128,
+        "features": (7 * 7 * 64 + 1) * 128,
         "logits": (128 + 1) * 10,
     }
     assert {name: model.get_layer(name).count_params() for name in by_hand} == by_hand
-    assert model.count_params() == sum(by_hand.values()) == 225_034
+    assert model.count_params() == sum(by_hand.values()) == 421_642
     assert model.get_layer("logits").get_config()["activation"] == "linear"
     x = models.to_model_input(np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8))
     np.testing.assert_allclose(model.predict(x, verbose=0).sum(axis=1), 1.0, rtol=1e-5)
@@ -140,7 +140,8 @@ def test_train_or_load_trains_once_then_loads(course_env, capsys):
     x, y = _tiny_data()
     model, history = models.train_or_load(_tiny_model, x, y, epochs=3, batch_size=16, verbose=0)
     assert "Training tiny" in capsys.readouterr().out
-    assert set(history) >= {"loss", "accuracy", "val_loss", "val_accuracy"} and len(history["loss"]) == 3
+    assert set(history) >= {"loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds"}
+    assert len(history["loss"]) == len(history["epoch_seconds"]) == 3
     assert list((settings().cache_dir / "models").glob("tiny-*.weights.h5"))
 
     again, history_again = models.train_or_load(_tiny_model, x, y, epochs=3, batch_size=16, verbose=0)

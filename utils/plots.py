@@ -213,6 +213,180 @@ def plot_heatmap_grid(
     return fig
 
 
+# --- The course CNN (notebook 03) -------------------------------------------------------------
+
+def plot_learning_curves(history: dict[str, Sequence[float]], *, title: str = "Learning curves") -> plt.Figure:
+    """Loss and accuracy per epoch on the training and validation data (a Keras ``history``).
+
+    The epoch with the lowest validation loss, whose weights early stopping keeps, is marked.
+    """
+    if not isinstance(history, dict) or "loss" not in history or "val_loss" not in history:
+        raise ValueError("history must be a dict with per-epoch 'loss' and 'val_loss' lists (Keras' history).")
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    best = int(np.argmin(history["val_loss"])) + 1
+    metrics = [m for m in ("loss", "accuracy") if m in history]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.3), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        ax.plot(epochs, history[metric], "o-", label="training")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], "o-", label="validation")
+        ax.axvline(best, color="gray", linestyle=":", label=f"kept: epoch {best}")
+        ax.set(xlabel="epoch", ylabel=metric, title=metric)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_kernels_and_responses(
+    kernels: dict[str, np.ndarray], responses: Sequence[np.ndarray], *, title: str | None = None
+) -> plt.Figure:
+    """Each kernel (its weights written in) above the image it produced, on a diverging scale.
+
+    Args:
+        kernels: name -> (kh, kw) weights.
+        responses: one filtered image (H, W) per kernel, in the same order.
+    """
+    if len(kernels) != len(responses) or not kernels:
+        raise ValueError(f"responses must hold one image per kernel ({len(kernels)}), got {len(responses)}.")
+    fig, axes = plt.subplots(2, len(kernels), figsize=(2.2 * len(kernels), 4.8), squeeze=False,
+                             gridspec_kw={"height_ratios": [1, 1.3]})
+    for column, ((name, kernel), response) in enumerate(zip(kernels.items(), responses)):
+        kernel = np.asarray(kernel)
+        limit = max(np.abs(kernel).max(), 1e-12)
+        axes[0, column].imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        for (row, col), weight in np.ndenumerate(kernel):
+            axes[0, column].text(col, row, f"{weight:.2g}", ha="center", va="center", fontsize=8,
+                                 color="white" if abs(weight) > 0.6 * limit else "black")
+        axes[0, column].set_title(name, fontsize=9)
+        limit = max(np.abs(response).max(), 1e-12)
+        shown = axes[1, column].imshow(response, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        fig.colorbar(shown, ax=axes[1, column], fraction=0.046, orientation="horizontal", pad=0.04)
+        for ax in axes[:, column]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_ylabel("kernel w")
+    axes[1, 0].set_ylabel("output g")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_filters(weights: np.ndarray, *, ncols: int = 8, title: str = "Learned filters") -> plt.Figure:
+    """The kernels of a convolution layer with one input channel, weights (kh, kw, 1, K), on one
+    diverging colour scale (red: positive weight, blue: negative)."""
+    weights = np.asarray(weights)
+    if weights.ndim != 4 or weights.shape[2] != 1:
+        raise ValueError(f"weights must have shape (kh, kw, 1, K) (one input channel), got {weights.shape}.")
+    n = weights.shape[-1]
+    nrows = int(np.ceil(n / ncols))
+    limit = np.abs(weights).max()
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols + 1, 1.1 * nrows + 0.5), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < n:
+            shown = ax.imshow(weights[:, :, 0, k], cmap="RdBu_r", vmin=-limit, vmax=limit)
+            ax.set_title(str(k), fontsize=7)
+    fig.colorbar(shown, ax=axes, fraction=0.03, label="weight")
+    fig.suptitle(title)
+    return fig
+
+
+def show_predictions(
+    images: np.ndarray,
+    probabilities: np.ndarray,
+    y_true: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    title: str | None = None,
+) -> plt.Figure:
+    """Each image above a bar chart of the probabilities the model gave it, one bar per class.
+
+    The bar of the true class is green and that of a wrong prediction red.
+    """
+    images, probabilities, y_true = np.asarray(images), np.asarray(probabilities), np.asarray(y_true)
+    if images.ndim not in (3, 4) or not len(images) == len(probabilities) == len(y_true) or len(images) == 0:
+        raise ValueError("images (N, H, W[, C]), probabilities (N, n_classes) and y_true (N,) must have the "
+                         f"same N > 0, got {images.shape}, {probabilities.shape}, {y_true.shape}.")
+    if probabilities.ndim != 2 or probabilities.shape[1] != len(class_names):
+        raise ValueError(f"probabilities must have shape (N, {len(class_names)}), got {probabilities.shape}.")
+    n = len(images)
+    fig, axes = plt.subplots(2, n, figsize=(1.9 * n, 4.4), squeeze=False, gridspec_kw={"height_ratios": [1, 1.2]})
+    positions = np.arange(len(class_names))
+    for i in range(n):
+        image = images[i][..., 0] if images[i].ndim == 3 and images[i].shape[-1] == 1 else images[i]
+        predicted = int(probabilities[i].argmax())
+        axes[0, i].imshow(image, cmap="gray")
+        axes[0, i].axis("off")
+        axes[0, i].set_title(f"true: {class_names[y_true[i]]}\npred: {class_names[predicted]}", fontsize=8)
+        colors = ["lightgray"] * len(class_names)
+        colors[predicted] = "tab:red" if predicted != y_true[i] else "tab:green"
+        colors[y_true[i]] = "tab:green"
+        axes[1, i].barh(positions, probabilities[i], color=colors)
+        axes[1, i].set(xlim=(0, 1), yticks=positions)
+        axes[1, i].set_yticklabels(class_names if i == 0 else [], fontsize=7)
+        axes[1, i].invert_yaxis()
+        axes[1, i].tick_params(axis="x", labelsize=7)
+        axes[1, i].set_xlabel("probability", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_embeddings(
+    embeddings: dict[str, np.ndarray],
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    title: str | None = None,
+) -> plt.Figure:
+    """2-D embeddings (e.g. UMAP of different features) side by side, points coloured by class."""
+    labels = np.asarray(labels)
+    if not embeddings or any(np.shape(e) != (len(labels), 2) for e in embeddings.values()):
+        raise ValueError(f"embeddings must map names to arrays of shape ({len(labels)}, 2), one row per label.")
+    colors = plt.colormaps["tab10"]
+    fig, axes = plt.subplots(1, len(embeddings), figsize=(5 * len(embeddings) + 1.5, 4.6), squeeze=False)
+    for ax, (name, points) in zip(axes[0], embeddings.items()):
+        for c, class_name in enumerate(class_names):
+            mask = labels == c
+            ax.scatter(points[mask, 0], points[mask, 1], s=3, color=colors(c % 10), label=class_name)
+        ax.set(title=name, xticks=[], yticks=[])
+    axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=4, fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_deletion_insertion(curves: dict, *, title: str | None = None, size: float = 4.0) -> plt.Figure:
+    """Deletion and insertion curves of several heatmaps of one image, side by side.
+
+    Args:
+        curves: method name -> an object with ``fractions``, ``deletion``, ``insertion``,
+            ``deletion_auc`` and ``insertion_auc`` (``utils.interpret.deletion_insertion``).
+    """
+    if not curves:
+        raise ValueError("curves must name at least one method.")
+    fig, axes = plt.subplots(1, 2, figsize=(2 * size + 2.5, size), sharey=True, layout="constrained")
+    for name, curve in curves.items():
+        axes[0].plot(curve.fractions, curve.deletion, label=f"{name} ({curve.deletion_auc:.2f})")
+        axes[1].plot(curve.fractions, curve.insertion, label=f"{name} ({curve.insertion_auc:.2f})")
+    axes[0].set(title="Deletion: most important pixels removed first\n(lower area = better)",
+                xlabel="fraction of pixels deleted", ylabel="probability of the class")
+    axes[1].set(title="Insertion: most important pixels restored first\n(higher area = better)",
+                xlabel="fraction of pixels inserted into the blurred image")
+    for ax in axes:
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, title="method (area)", title_fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 # --- Notebook 01: embeddings, principal components, clusters -------------------------------------
 
 
