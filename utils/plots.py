@@ -578,3 +578,174 @@ def plot_deletion_insertion(curves: dict, *, title: str | None = None, size: flo
     if title:
         fig.suptitle(title)
     return fig
+
+
+# --- Notebook 02: hand-crafted features and classical classifiers -----------------------------
+
+def plot_region(image: np.ndarray, region, *, ax: plt.Axes | None = None, title: str | None = None) -> plt.Figure:
+    """Draw one image with its foreground region's ellipse, major axis and orientation.
+
+    Args:
+        image: an (H, W) image.
+        region: a ``skimage.measure.regionprops`` region of that image
+            (``utils.features.foreground_region``), or None for an empty image.
+    """
+    from matplotlib.patches import Ellipse
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3, 3))
+    ax.imshow(image, cmap="gray")
+    ax.axis("off")
+    if region is None:
+        ax.set_title(title or "no foreground", fontsize=9)
+        return ax.figure
+    row, col = region.centroid
+    angle = region.orientation  # from the row axis, counter-clockwise as the image is shown
+    # Matplotlib's angle is the width axis's, counter-clockwise from x (columns) in data space;
+    # in an image shown with rows downward, the major axis points along (-sin, -cos) in (x, y).
+    ax.add_patch(Ellipse((col, row), width=region.axis_minor_length, height=region.axis_major_length,
+                         angle=-np.degrees(angle), fill=False, edgecolor="tab:orange", linewidth=2))
+    half = region.axis_major_length / 2
+    ax.plot([col - half * np.sin(angle), col + half * np.sin(angle)],
+            [row - half * np.cos(angle), row + half * np.cos(angle)], color="tab:red", linewidth=2)
+    ax.plot(col, row, "o", color="tab:red", markersize=4)
+    ax.set_title(title or f"area {region.area:.0f}, orientation {np.degrees(angle):.0f}°", fontsize=9)
+    return ax.figure
+
+
+def plot_lbp_codes(image: np.ndarray, codes: np.ndarray, n_points: int, *, title: str | None = None) -> plt.Figure:
+    """An image beside its map of uniform LBP codes (``utils.features.lbp_image``) and their histogram."""
+    import matplotlib
+
+    n_codes = n_points + 2
+    colours = matplotlib.colormaps["tab10" if n_codes <= 10 else "tab20"].resampled(n_codes)
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.2), gridspec_kw={"width_ratios": [1, 1.25, 1.6]})
+    axes[0].imshow(image, cmap="gray")
+    axes[0].set_title("image")
+    shown = axes[1].imshow(codes, cmap=colours, vmin=-0.5, vmax=n_codes - 0.5)
+    axes[1].set_title("LBP code of each pixel")
+    for ax in axes[:2]:
+        ax.axis("off")
+    bar = fig.colorbar(shown, ax=axes[1], ticks=range(n_codes))
+    bar.set_ticklabels([str(c) if c <= n_points else "other" for c in range(n_codes)])
+    bar.set_label("neighbours at least as bright")
+    counts = np.bincount(codes.astype(int).ravel(), minlength=n_codes) / codes.size
+    axes[2].bar(range(n_codes), counts, color=[colours(c) for c in range(n_codes)])
+    axes[2].set_xticks(range(n_codes), [str(c) if c <= n_points else "other" for c in range(n_codes)])
+    axes[2].set_xlabel("LBP code (neighbours at least as bright)")
+    axes[2].set_ylabel("share of pixels")
+    axes[2].set_title("histogram: the texture feature")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cv_scores(table, parameter: str, *, group: str | None = None, ax: plt.Axes | None = None,
+                   log_x: bool = False, title: str | None = None) -> plt.Figure:
+    """Mean cross-validated accuracy (with its standard deviation over folds) against one parameter.
+
+    Args:
+        table: the table ``utils.classical.tune`` returns.
+        parameter: the column to put on the x axis, e.g. ``"kneighborsclassifier__n_neighbors"``.
+        group: another parameter column; one line per value of it.
+        log_x: a logarithmic x axis (for C of an SVM, say).
+    """
+    for name, column in (("parameter", parameter), ("group", group)):
+        if column is not None and column not in table:
+            raise ValueError(f"{name} must be one of the table's columns {list(table.columns)}, got {column!r}.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.2))
+    groups = [(None, table)] if group is None else list(table.groupby(group, sort=True))
+    for value, rows in groups:
+        ax.errorbar(rows[parameter].astype(float), rows["validation accuracy"], yerr=rows["std"], marker="o",
+                    capsize=3, label=None if group is None else f"{group.split('__')[-1]} = {value}")
+    best = table["validation accuracy"].astype(float).idxmax()
+    ax.plot(float(table.loc[best, parameter]), table.loc[best, "validation accuracy"], "*", color="tab:red",
+            markersize=14, label="best", zorder=3)
+    values = np.unique(table[parameter].astype(float))
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xticks(values, [f"{v:g}" for v in values])
+    ax.set_xlabel(parameter.split("__")[-1])
+    ax.set_ylabel("validation accuracy")
+    n = table.attrs.get("n_samples")
+    ax.set_title(title or f"Cross-validation{f' on {n:,} training images' if n else ''}", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def plot_cumulative_variance(explained_variance_ratio: np.ndarray, *, keep: float = 0.95,
+                             ax: plt.Axes | None = None) -> plt.Figure:
+    """The share of the variance that the first k principal components keep, against k."""
+    ratio = np.asarray(explained_variance_ratio, dtype=float)
+    if ratio.ndim != 1 or len(ratio) == 0:
+        raise ValueError(f"explained_variance_ratio must be a non-empty 1-D array, got shape {ratio.shape}.")
+    cumulative = np.cumsum(ratio)
+    n_keep = int(np.searchsorted(cumulative, keep) + 1)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    ax.plot(np.arange(1, len(ratio) + 1), cumulative)
+    ax.axhline(keep, color="gray", linestyle="--")
+    if n_keep <= len(ratio):
+        ax.axvline(n_keep, color="tab:red", linestyle=":", label=f"{n_keep} components keep {keep:.0%}")
+        ax.legend(loc="lower right")
+    ax.set_xlabel("number of principal components")
+    ax.set_ylabel("share of the variance kept")
+    ax.set_ylim(0, 1.02)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def plot_model_comparison(table, *, title: str = "Test accuracy and time of each model") -> plt.Figure:
+    """Bars of test accuracy and of seconds spent (features, fit, predict) for each model.
+
+    Args:
+        table: the table ``utils.classical.comparison_table`` returns (one row per model).
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.55 * len(table) + 1.6), sharey=True)
+    names = list(table.index)
+    positions = np.arange(len(names))
+    left.barh(positions, table["test accuracy"], color="tab:blue")
+    for y, accuracy in zip(positions, table["test accuracy"]):
+        left.text(accuracy, y, f" {accuracy:.1%}", va="center", fontsize=9)
+    left.set_xlim(0, 1.12)
+    left.set_yticks(positions, names)
+    left.invert_yaxis()
+    left.set_xlabel("test accuracy")
+    start = np.zeros(len(names))
+    for column, colour in [("feature seconds", "tab:gray"), ("fit seconds", "tab:orange"),
+                           ("predict seconds", "tab:green")]:
+        right.barh(positions, table[column], left=start, color=colour, label=column.split()[0])
+        start += table[column].to_numpy()
+    right.set_xlabel("seconds (wall clock)")
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / len(names) ** 0.5 - 0.1), ncol=3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_misclassified(
+    images: np.ndarray,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    n: int = 20,
+    ncols: int = 10,
+    suptitle: str | None = None,
+) -> plt.Figure:
+    """Show the first ``n`` images whose prediction is wrong, titled with the true and predicted class."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if not len(images) == len(y_true) == len(y_pred):
+        raise ValueError(f"images, y_true and y_pred must have the same length, got "
+                         f"{len(images)}, {len(y_true)} and {len(y_pred)}.")
+    wrong = np.flatnonzero(y_true != y_pred)[:n]
+    if len(wrong) == 0:
+        raise ValueError("There is no misclassified image to show.")
+    titles = [f"true: {class_names[y_true[i]]}\npredicted: {class_names[y_pred[i]]}" for i in wrong]
+    fig = show_images(images[wrong], titles, ncols=ncols, size=1.5, suptitle=suptitle)
+    fig.set_figheight(fig.get_figheight() * 1.25)  # room for two-line titles
+    fig.tight_layout()
+    return fig
