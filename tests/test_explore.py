@@ -70,6 +70,27 @@ def test_variance_threshold_rejects_bad_input():
         explore.n_components_for_variance([0.9, -0.1], 0.5)
 
 
+def test_reconstruct_from_pca_is_exact_with_all_components_and_truncates_otherwise():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 12))
+    pca = PCA().fit(x)
+    coordinates = pca.transform(x)
+    np.testing.assert_allclose(explore.reconstruct_from_pca(pca, coordinates), x, atol=1e-5)
+    truncated = coordinates.copy()
+    truncated[:, 3:] = 0
+    np.testing.assert_allclose(explore.reconstruct_from_pca(pca, coordinates[:, :3]),
+                               pca.inverse_transform(truncated), atol=1e-5)
+
+
+def test_reconstruct_from_pca_rejects_bad_input():
+    pca = PCA(3).fit(np.random.default_rng(0).normal(size=(20, 5)))
+    with pytest.raises(TypeError, match="fitted"):
+        explore.reconstruct_from_pca(PCA(), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="at most 3 columns"):
+        explore.reconstruct_from_pca(pca, np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="whiten"):
+        explore.reconstruct_from_pca(PCA(2, whiten=True).fit(np.eye(5)), np.zeros((2, 2)))
+
 # --- t-SNE and UMAP ------------------------------------------------------------------------------
 
 def test_tsne_separates_blobs_and_is_reproducible():
@@ -135,6 +156,14 @@ def test_inverse_grid_rejects_bad_input():
     with pytest.raises(ValueError, match="percentiles"):
         explore.umap_inverse_grid(_LinearReducer(embedding), percentiles=(90, 10))
 
+
+def test_neighbour_agreement_is_one_for_separated_classes_and_chance_for_random_labels(blobs):
+    x, y = blobs
+    assert explore.neighbour_agreement(x, y) == 1.0
+    random_labels = np.random.default_rng(0).integers(0, 4, len(y))
+    assert explore.neighbour_agreement(x, random_labels) == pytest.approx(0.25, abs=0.08)
+    with pytest.raises(ValueError, match="one label per sample"):
+        explore.neighbour_agreement(x, y[:-1])
 
 # --- Gaussian mixtures and BIC --------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ each step in a line or two. Every random step takes a ``seed``, so a figure is t
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 from sklearn.metrics.cluster import contingency_matrix
 from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
 
 
 def _as_2d_float(x: Any, argument: str, *, min_samples: int = 2) -> np.ndarray:
@@ -86,8 +88,33 @@ def n_components_for_variance(explained_variance_ratio: Any, threshold: float = 
     return int(np.searchsorted(cumulative, threshold - tolerance) + 1)
 
 
+def reconstruct_from_pca(pca: Any, coordinates: Any) -> np.ndarray:
+    """Rebuild data from its first ``k`` principal-component coordinates, ``k = coordinates.shape[1]``.
+
+    The result is the mean plus the first ``k`` components weighted by the coordinates: the best
+    approximation of the data that keeps only those components.
+
+    Args:
+        pca: a fitted ``sklearn.decomposition.PCA`` (without whitening).
+        coordinates: shape (n_samples, k), e.g. ``pca.transform(x)[:, :k]``.
+
+    Returns:
+        Shape (n_samples, n_features), in the units of the data PCA was fitted on.
+    """
+    components = getattr(pca, "components_", None)
+    if components is None or getattr(pca, "mean_", None) is None:
+        raise TypeError("pca must be a fitted sklearn.decomposition.PCA.")
+    if getattr(pca, "whiten", False):
+        raise ValueError("pca must be fitted with whiten=False.")
+    coordinates = _as_2d_float(coordinates, "coordinates", min_samples=1)
+    if coordinates.shape[1] > len(components):
+        raise ValueError(f"coordinates can have at most {len(components)} columns (the components of pca), "
+                         f"got {coordinates.shape[1]}.")
+    return coordinates @ components[: coordinates.shape[1]] + pca.mean_
+
+
 def tsne_embedding(
-    x: Any, *, perplexity: float = 30.0, max_iter: int = 500, seed: int = 0
+    x: Any, *, perplexity: float = 30.0, max_iter: int = 500, seed: int = 0, n_threads: int | None = 1
 ) -> np.ndarray:
     """Embed the rows of ``x`` in 2-D with t-SNE (scikit-learn, Barnes-Hut, PCA initialisation).
 
@@ -97,6 +124,9 @@ def tsne_embedding(
             than the number of samples.
         max_iter: gradient-descent iterations (at least 250, the early-exaggeration phase).
         seed: the random seed.
+        n_threads: OpenMP threads for the gradient steps. One thread is the safe default: on a
+            small or busy machine, threads that wait for each other at every step make t-SNE
+            several times slower. ``None`` uses all cores (faster on an idle multi-core machine).
 
     Returns:
         The embedding, shape (n_samples, 2).
@@ -111,7 +141,8 @@ def tsne_embedding(
         raise ValueError(f"max_iter must be at least 250, got {max_iter!r}.")
     tsne = TSNE(n_components=2, perplexity=perplexity, max_iter=max_iter, init="pca",
                 learning_rate="auto", random_state=seed)
-    return tsne.fit_transform(x)
+    with threadpool_limits(limits=n_threads, user_api="openmp"):
+        return tsne.fit_transform(x)
 
 
 def umap_embedding(
@@ -121,6 +152,11 @@ def umap_embedding(
 
     The model is returned because it can map points of the plane back to the data space
     (:func:`umap_inverse_grid`). A seed makes UMAP reproducible but single-threaded.
+
+    The nearest neighbours are computed exactly with scikit-learn and handed to UMAP, instead of
+    UMAP's approximate search (pynndescent), whose numba compilation alone takes about a minute
+    of CPU time on every fresh start. The model therefore cannot ``transform`` new data, but it
+    can ``inverse_transform``.
 
     Args:
         x: data of shape (n_samples, n_features).
@@ -132,15 +168,22 @@ def umap_embedding(
     Returns:
         ``(reducer, embedding)``: the fitted ``umap.UMAP`` and an array of shape (n_samples, 2).
     """
+    from sklearn.neighbors import NearestNeighbors
+
     x = _as_2d_float(x, "x")
     if not 2 <= n_neighbors < len(x):
         raise ValueError(f"n_neighbors must be from 2 to the number of samples - 1 ({len(x) - 1}), "
                          f"got {n_neighbors!r}.")
-    import umap
+    # Each point's neighbours, itself first at distance 0, as UMAP expects them.
+    distances, indices = NearestNeighbors(n_neighbors=n_neighbors).fit(x).kneighbors(x)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, imported by umap
+        warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")  # no transform(): fine here
+        import umap
 
-    reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist,
-                        n_epochs=n_epochs, random_state=seed, n_jobs=1)
-    embedding = reducer.fit_transform(x)
+        reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, n_epochs=n_epochs,
+                            random_state=seed, n_jobs=1, precomputed_knn=(indices, distances))
+        embedding = reducer.fit_transform(x)
     return reducer, embedding
 
 
@@ -176,6 +219,20 @@ def umap_inverse_grid(
     grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2).astype(np.float32)
     return grid, np.asarray(reducer.inverse_transform(grid))
 
+
+def neighbour_agreement(x: Any, labels: Any) -> float:
+    """The fraction of samples whose nearest other sample (Euclidean distance) has the same label.
+
+    It measures how well a space, or a 2-D map of it, keeps the classes together: 1 when every
+    point's closest neighbour is of its own class, about ``1 / n_classes`` for a random layout.
+    (In the original space it is the leave-one-out accuracy of a 1-nearest-neighbour classifier.)
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    x = _as_2d_float(x, "x")
+    labels = _as_labels(labels, "labels", len(x))
+    nearest = NearestNeighbors(n_neighbors=1).fit(x).kneighbors(return_distance=False)[:, 0]
+    return float(np.mean(labels[nearest] == labels))
 
 @dataclass(frozen=True)
 class MixtureSelection:
@@ -233,11 +290,13 @@ def select_gaussian_mixture(
     if covariance_type not in ("full", "tied", "diag", "spherical"):
         raise ValueError("covariance_type must be 'full', 'tied', 'diag' or 'spherical', "
                          f"got {covariance_type!r}.")
-    models = tuple(
-        GaussianMixture(n, covariance_type=covariance_type, init_params="k-means++",
-                        random_state=seed).fit(x)
-        for n in candidates
-    )
+    # One BLAS thread: on small matrices, threads only wait for each other (10x slower on 2 cores).
+    with threadpool_limits(limits=1, user_api="blas"):
+        models = tuple(
+            GaussianMixture(n, covariance_type=covariance_type, init_params="k-means++",
+                            random_state=seed).fit(x)
+            for n in candidates
+        )
     bic = np.array([model.bic(x) for model in models])
     return MixtureSelection(candidates, bic, models)
 
