@@ -31,13 +31,14 @@ def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
             continue
         if cell.source.startswith(SETUP_MARKER):
             cell.source = SETUP_CELL
-        if CHECK_MARKER in cell.source:
+        if CHECK_MARKER in cell.source and cell.outputs:
+            cell.execution_count = 1  # nbval skips a checked cell stored as never run
             for output in cell.outputs:
                 if "execution_count" in output:
-                    output.execution_count = None
+                    output.execution_count = 1
         else:
             cell.outputs = []
-        cell.execution_count = None
+            cell.execution_count = None
     notebook.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
     return notebook
 
