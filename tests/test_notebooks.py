@@ -35,5 +35,9 @@ def test_notebook_shape(path):
 def test_notebook_is_stored_clean(path):
     notebook = nbformat.read(path, as_version=4)
     for cell in notebook.cells:
-        if cell.cell_type == "code" and CHECK_MARKER not in cell.source:
+        if cell.cell_type != "code":
+            continue
+        if CHECK_MARKER not in cell.source:
             assert not cell.outputs, f"outputs stored in {path.name}: run tools/clean_notebooks.py"
+        else:
+            assert cell.outputs and cell.execution_count, f"a checked cell of {path.name} holds no run output"
