@@ -1040,8 +1040,8 @@ def judge_claim(table: pd.DataFrame, method: str, *, columns: Sequence[str] = ("
         won, tied, lost = head_to_head(table, method, rival, column)
         lines.append(
             f"- {MEASURES[column]}: {method} ranks {rank} of {len(summary)} ({value:.3f}); the best other "
-            f"method is {rival} ({ordered[rival]:.3f}); image by image, {method} beats it {won} times, "
-            f"ties {tied} and loses {lost}."
+            f"method is {rival} ({ordered[rival]:.3f}); image by image, {method} is better on {won}, "
+            f"equal on {tied} and worse on {lost} of {won + tied + lost} images."
         )
         firsts += rank == 1
     verdict = "supported" if firsts == len(columns) else "partly supported" if firsts else "not supported"
