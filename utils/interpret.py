@@ -1020,7 +1020,7 @@ def head_to_head(table: pd.DataFrame, method: str, other: str, column: str) -> t
 
 
 MEASURES = {"deletion_auc": "deletion AUC (lower is better)", "insertion_auc": "insertion AUC (higher is better)",
-            "randomization_rho": "randomisation correlation (lower is better)", "ms_per_image": "time (lower is better)"}
+            "randomization_rho": "randomisation correlation (lower is better)", "ms_per_image": "time per image in ms (lower is better)"}
 
 
 def judge_claim(table: pd.DataFrame, method: str, *, columns: Sequence[str] = ("deletion_auc", "insertion_auc")) -> str:
