@@ -130,6 +130,37 @@ def test_hu_moments_do_not_change_when_the_shape_moves_or_turns():
     np.testing.assert_allclose(result[2, hu], result[0, hu], rtol=1e-5)
 
 
+def test_shape_features_agree_with_scikit_image_regionprops():
+    from skimage.draw import ellipse, polygon
+    from skimage.measure import regionprops
+
+    images = np.zeros((4, 28, 28), dtype=np.uint8)
+    images[(0, *ellipse(14, 13, 10, 4, shape=(28, 28), rotation=0.6))] = 200
+    images[(1, *polygon([3, 25, 20, 6], [4, 8, 24, 20], shape=(28, 28)))] = 255
+    images[2, 5:20, 6:9] = images[2, 17:20, 6:22] = 255  # an L
+    images[3] = random_images(1, seed=3)[0]  # many scattered pieces, one region
+    ours = features.shape_features(images)
+    for image, row in zip(images, ours):
+        region = regionprops((image > 0.3 * 255).astype(np.uint8))[0]
+        expected = [region.area, region.perimeter, region.eccentricity, region.orientation, None,
+                    region.extent, region.axis_major_length, region.axis_minor_length]
+        for name, value, reference in zip(features.SHAPE_FEATURE_NAMES, row, expected):
+            if reference is not None:
+                assert value == pytest.approx(reference, rel=1e-4, abs=1e-5), name
+        assert row[4] == pytest.approx(region.solidity, abs=0.1)  # hulls measured slightly differently
+        hu = region.moments_hu
+        np.testing.assert_allclose(row[8:], np.sign(hu) * np.log10(1 + np.abs(hu) / 1e-12), rtol=1e-4, atol=1e-4)
+
+
+def test_lbp_histograms_count_the_codes_of_each_region():
+    image = random_images(1, seed=4)
+    codes = features.lbp_image(image[0]).astype(int)
+    expected = np.concatenate([np.bincount(codes[rows, cols].ravel(), minlength=10) / codes[rows, cols].size
+                               for rows in (slice(0, 10), slice(10, 19), slice(19, 28))
+                               for cols in (slice(0, 14), slice(14, 28))])
+    np.testing.assert_allclose(features.lbp_features(image, grid=(3, 2))[0], expected, rtol=1e-6)
+
+
 def test_empty_image_has_zero_shape_features():
     np.testing.assert_array_equal(features.shape_features(blank()), 0)
 
@@ -145,9 +176,11 @@ def test_hog_finds_the_orientation_of_a_bar():
     assert features.hog_features(blank(), pixels_per_cell=7).max() == 0  # nothing to see
 
 
-def test_hog_image_is_a_picture_of_the_image_size():
-    picture = features.hog_image(bar("diagonal"))
-    assert picture.shape == (28, 28) and picture.max() > 0
+def test_hog_image_is_a_picture_of_the_enlarged_image():
+    picture = features.hog_image(bar("diagonal"), zoom=3)
+    assert picture.shape == (84, 84) and picture.max() > 0
+    with pytest.raises(ValueError, match="zoom"):
+        features.hog_image(bar("diagonal"), zoom=0)
 
 
 def test_lbp_of_a_flat_image_is_all_one_code():
@@ -265,4 +298,20 @@ def test_model_figures_draw_without_error():
     assert sum(ax.get_title() != "" for ax in figure.axes) == 3
     with pytest.raises(ValueError, match="no misclassified"):
         plots.show_misclassified(images, np.zeros(20, int), np.zeros(20, int), ["a", "b"])
+    plt.close("all")
+
+
+def test_hog_pictures_figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from utils import plots
+
+    images = np.stack([bar("vertical"), bar("horizontal")])
+    figure = plots.plot_hog_pictures(images, [features.hog_image(image) for image in images], ["|", "-"])
+    assert len(figure.axes) == 4
+    with pytest.raises(ValueError, match="same, non-zero length"):
+        plots.plot_hog_pictures(images, [], ["|", "-"])
     plt.close("all")

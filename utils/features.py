@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 from joblib import Parallel, delayed
+from scipy import ndimage
+from scipy.spatial import ConvexHull
 from skimage.feature import hog, local_binary_pattern
 from skimage.measure import regionprops
+from skimage.transform import rescale
 
 SHAPE_FEATURE_NAMES = (
     "area", "perimeter", "eccentricity", "orientation", "solidity",
@@ -61,18 +64,27 @@ def as_float_images(images: np.ndarray, *, name: str = "images") -> np.ndarray:
     return images.astype(np.float32, copy=False)
 
 
-def _map_images(function, images: np.ndarray, n_jobs: int) -> np.ndarray:
-    """Apply ``function(image) -> 1-D array`` to every image, in parallel chunks when n_jobs > 1."""
+def _check_n_jobs(n_jobs: int) -> None:
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs must be a positive whole number or -1 (all cores), got {n_jobs!r}.")
 
+
+def _map_chunks(function, images: np.ndarray, n_jobs: int) -> np.ndarray:
+    """Apply ``function(batch) -> (n, D) array`` to chunks of images, in parallel when n_jobs > 1."""
+    _check_n_jobs(n_jobs)
+
     def run(chunk: np.ndarray) -> np.ndarray:
-        return np.stack([function(image) for image in chunk]).astype(np.float32)
+        return np.asarray(function(chunk), dtype=np.float32)
 
     if n_jobs == 1 or len(images) <= _CHUNK:
         return run(images)
     chunks = [images[start:start + _CHUNK] for start in range(0, len(images), _CHUNK)]
     return np.concatenate(Parallel(n_jobs=n_jobs)(delayed(run)(chunk) for chunk in chunks))
+
+
+def _map_images(function, images: np.ndarray, n_jobs: int) -> np.ndarray:
+    """Apply ``function(image) -> 1-D array`` to every image, in parallel chunks when n_jobs > 1."""
+    return _map_chunks(lambda chunk: np.stack([function(image) for image in chunk]), images, n_jobs)
 
 
 def _positive_pair(value, name: str) -> tuple[int, int]:
@@ -158,11 +170,20 @@ def hog_image(
     *,
     orientations: int = 9,
     pixels_per_cell: int | tuple[int, int] = 4,
+    zoom: int = 4,
 ) -> np.ndarray:
-    """A picture of one image's HOG cells: in each cell, a star of lines, one per orientation bin,
-    drawn as bright as that bin is strong. Returns an ``(H, W)`` float array (for display only)."""
+    """A picture of one image's HOG cells, for display: in each cell a star of lines, one per
+    orientation bin, as bright as that bin is strong (a line lies along the edge, across its gradient).
+
+    The image is first enlarged ``zoom`` times (bilinear interpolation), and the cells with it, so
+    that the stars are big enough to see. Returns a ``(zoom * H, zoom * W)`` float array.
+    """
     x = as_float_images(np.asarray(image)[None], name="image")[0]
-    _, picture = hog(x, orientations=orientations, pixels_per_cell=_positive_pair(pixels_per_cell, "pixels_per_cell"),
+    if isinstance(zoom, bool) or not isinstance(zoom, (int, np.integer)) or zoom < 1:
+        raise ValueError(f"zoom must be a positive whole number, got {zoom!r}.")
+    cell = _positive_pair(pixels_per_cell, "pixels_per_cell")
+    large = rescale(x, zoom, order=1)  # smooth (bilinear) enlargement keeps diagonal edges diagonal
+    _, picture = hog(large, orientations=orientations, pixels_per_cell=(cell[0] * zoom, cell[1] * zoom),
                      cells_per_block=(1, 1), visualize=True)
     return picture
 
@@ -216,26 +237,27 @@ def lbp_features(
     rows, cols = _positive_pair(grid, "grid")
     if rows > x.shape[1] or cols > x.shape[2]:
         raise ValueError(f"grid {grid!r} has more regions than the images {x.shape[1:]} have pixels.")
-    row_edges = np.linspace(0, x.shape[1], rows + 1).round().astype(int)
-    col_edges = np.linspace(0, x.shape[2], cols + 1).round().astype(int)
+    # Each pixel's region index in the grid; a histogram is a bincount of (image, region, code).
+    row_region = np.minimum(np.arange(x.shape[1]) * rows // x.shape[1], rows - 1)
+    col_region = np.minimum(np.arange(x.shape[2]) * cols // x.shape[2], cols - 1)
+    region_of_pixel = row_region[:, None] * cols + col_region[None, :]
+    region_sizes = np.bincount(region_of_pixel.ravel(), minlength=rows * cols)
     n_codes = n_points + 2
 
-    def histograms(image: np.ndarray) -> np.ndarray:
-        codes = _lbp(image, n_points, radius).astype(int)
-        parts = []
-        for r0, r1 in zip(row_edges[:-1], row_edges[1:]):
-            for c0, c1 in zip(col_edges[:-1], col_edges[1:]):
-                region = codes[r0:r1, c0:c1]
-                parts.append(np.bincount(region.ravel(), minlength=n_codes) / region.size)
-        return np.concatenate(parts)
+    def histograms(chunk: np.ndarray) -> np.ndarray:
+        codes = np.stack([_lbp(image, n_points, radius) for image in chunk]).astype(np.int64)
+        index = (np.arange(len(chunk))[:, None, None] * (rows * cols) + region_of_pixel) * n_codes + codes
+        counts = np.bincount(index.ravel(), minlength=len(chunk) * rows * cols * n_codes)
+        return (counts.reshape(len(chunk), rows * cols, n_codes) / region_sizes[:, None]).reshape(len(chunk), -1)
 
-    return _map_images(histograms, x, n_jobs)
+    return _map_chunks(histograms, x, n_jobs)
 
 
 # --- Shape and size of the foreground region --------------------------------------------------
 
 def foreground_region(image: np.ndarray, *, threshold: float = 0.3):
-    """The region properties (``skimage.measure.regionprops``) of one image's foreground.
+    """The region properties (``skimage.measure.regionprops``) of one image's foreground, for
+    drawing it (:func:`shape_features` computes the same measurements for a whole batch).
 
     The foreground is every pixel brighter than ``threshold`` (a fraction of full brightness),
     taken as ONE region even if it has several pieces. Returns None for an empty foreground.
@@ -251,23 +273,98 @@ def _region(image: np.ndarray, threshold: float):
     return regionprops(mask)[0]
 
 
-def _signed_log(values: np.ndarray) -> np.ndarray:
-    return -np.sign(values) * np.log10(np.abs(values) + 1e-30)
+def _symmetric_log(values: np.ndarray, floor: float = 1e-12) -> np.ndarray:
+    """``sign(h) * log10(1 + |h| / floor)``: logarithmic in |h|, continuous through 0, keeps the sign."""
+    return np.sign(values) * np.log10(1 + np.abs(values) / floor)
+
+
+def _perimeters(masks: np.ndarray) -> np.ndarray:
+    """scikit-image's ``measure.perimeter(mask, neighborhood=4)`` of every mask in a batch."""
+    footprint = np.array([[[0, 1, 0], [1, 1, 1], [0, 1, 0]]], dtype=bool)
+    border = masks & ~ndimage.binary_erosion(masks, footprint, border_value=0)
+    codes = ndimage.convolve(border.astype(np.uint8), np.array([[[10, 2, 10], [2, 1, 2], [10, 2, 10]]], np.uint8),
+                             mode="constant", cval=0)
+    weights = np.zeros(50)
+    weights[[5, 7, 15, 17, 25, 27]] = 1
+    weights[[21, 33]] = np.sqrt(2)
+    weights[[13, 23]] = (1 + np.sqrt(2)) / 2
+    return weights[codes].sum(axis=(1, 2))
+
+
+def _convex_areas(masks: np.ndarray) -> np.ndarray:
+    """The area of the convex hull of every mask's pixels (each pixel a unit square)."""
+    corners = np.array([[-0.5, -0.5], [-0.5, 0.5], [0.5, -0.5], [0.5, 0.5]])
+    areas = np.zeros(len(masks))
+    for i, mask in enumerate(masks):
+        if mask.any():
+            points = (np.argwhere(mask)[:, None, :] + corners).reshape(-1, 2)
+            areas[i] = ConvexHull(points).volume  # in 2-D, qhull's "volume" is the area
+    return areas
+
+
+def _shape_descriptors(images: np.ndarray, threshold: float) -> np.ndarray:
+    """The columns of SHAPE_FEATURE_NAMES for a batch, from the moments of the foreground masks."""
+    masks = images > threshold
+    weights = masks.astype(np.float64)
+    area = weights.sum(axis=(1, 2))
+    safe_area = np.where(area > 0, area, 1.0)
+    rows = np.arange(images.shape[1], dtype=np.float64)[None, :, None]
+    cols = np.arange(images.shape[2], dtype=np.float64)[None, None, :]
+    d_rows = rows - ((weights * rows).sum(axis=(1, 2)) / safe_area)[:, None, None]
+    d_cols = cols - ((weights * cols).sum(axis=(1, 2)) / safe_area)[:, None, None]
+    # Central moments mu[p, q] = sum (row - mean)^p (col - mean)^q over the region.
+    mu = {(p, q): (weights * d_rows**p * d_cols**q).sum(axis=(1, 2))
+          for p in range(4) for q in range(4) if 2 <= p + q <= 3}
+    # The inertia tensor [[a, b], [b, c]] (scikit-image's) and its eigenvalues l1 >= l2.
+    a, b, c = mu[0, 2] / safe_area, -mu[1, 1] / safe_area, mu[2, 0] / safe_area
+    spread = np.sqrt(((a - c) / 2) ** 2 + b**2)
+    l1, l2 = np.maximum((a + c) / 2 + spread, 0), np.maximum((a + c) / 2 - spread, 0)
+    eccentricity = np.sqrt(1 - np.divide(l2, l1, out=np.ones_like(l1), where=l1 > 0))
+    orientation = np.where(a - c == 0, np.where(b < 0, np.pi / 4, -np.pi / 4), 0.5 * np.arctan2(-2 * b, c - a))
+    # Bounding box, for the extent.
+    any_row, any_col = masks.any(axis=2), masks.any(axis=1)
+    height = images.shape[1] - np.argmax(any_row, axis=1) - np.argmax(any_row[:, ::-1], axis=1)
+    width = images.shape[2] - np.argmax(any_col, axis=1) - np.argmax(any_col[:, ::-1], axis=1)
+    # Hu's invariants of the normalised central moments nu[p, q] = mu[p, q] / area^((p + q) / 2 + 1).
+    nu = {pq: m / safe_area ** (sum(pq) / 2 + 1) for pq, m in mu.items()}
+    t0, t1 = nu[3, 0] + nu[1, 2], nu[2, 1] + nu[0, 3]
+    u0, u1 = nu[3, 0] - 3 * nu[1, 2], 3 * nu[2, 1] - nu[0, 3]
+    s, d = nu[2, 0] + nu[0, 2], nu[2, 0] - nu[0, 2]
+    hu = np.stack([
+        s,
+        d**2 + 4 * nu[1, 1] ** 2,
+        u0**2 + u1**2,
+        t0**2 + t1**2,
+        u0 * t0 * (t0**2 - 3 * t1**2) + u1 * t1 * (3 * t0**2 - t1**2),
+        d * (t0**2 - t1**2) + 4 * nu[1, 1] * t0 * t1,
+        u1 * t0 * (t0**2 - 3 * t1**2) - u0 * t1 * (3 * t0**2 - t1**2),
+    ], axis=1)
+    columns = np.column_stack([
+        area, _perimeters(masks), eccentricity, orientation,
+        area / np.where(area > 0, _convex_areas(masks), 1.0), area / np.maximum(height * width, 1),
+        4 * np.sqrt(l1), 4 * np.sqrt(l2), _symmetric_log(hu),
+    ])
+    columns[area == 0] = 0
+    return columns
 
 
 def shape_features(images: np.ndarray, *, threshold: float = 0.3, n_jobs: int = 1) -> np.ndarray:
     """Size and shape descriptors of each image's foreground (see :func:`foreground_region`).
 
-    Columns, named in ``SHAPE_FEATURE_NAMES`` (D = 15):
+    Columns, named in ``SHAPE_FEATURE_NAMES`` (D = 15), as ``skimage.measure.regionprops``
+    defines them, computed for the whole batch at once:
 
     - ``area`` (pixels) and ``perimeter`` (pixels, scikit-image's estimate): size;
     - ``eccentricity`` (0 for a disc, near 1 for a line) of the ellipse with the region's moments;
     - ``orientation``: that ellipse's major axis, in radians in [-pi/2, pi/2], measured from the
       row (downward) axis, scikit-image's convention: 0 for a vertical bar, +-pi/2 for a horizontal one;
-    - ``solidity`` (area / convex hull area) and ``extent`` (area / bounding box area);
+    - ``solidity``: area / area of the convex hull (the hull of the pixels as unit squares;
+      regionprops counts the pixels inside its hull instead, a slightly smaller area);
+    - ``extent``: area / bounding box area;
     - ``major_axis_length``, ``minor_axis_length`` (pixels);
     - ``hu_1 .. hu_7``: Hu's moments, invariant to translation, scale and rotation, as
-      ``-sign(h) * log10(|h|)`` because they span many orders of magnitude.
+      ``sign(h) * log10(1 + |h| / 1e-12)``, because they span many orders of magnitude (a plain
+      logarithm would blow up the rounding noise of moments that are zero for symmetric shapes).
 
     An image with no foreground gets a row of zeros.
 
@@ -277,15 +374,4 @@ def shape_features(images: np.ndarray, *, threshold: float = 0.3, n_jobs: int = 
     x = as_float_images(images)
     if not 0 <= threshold < 1:
         raise ValueError(f"threshold must be a fraction of full brightness in [0, 1), got {threshold!r}.")
-
-    def describe(image: np.ndarray) -> np.ndarray:
-        region = _region(image, threshold)
-        if region is None:
-            return np.zeros(len(SHAPE_FEATURE_NAMES))
-        return np.concatenate([
-            [region.area, region.perimeter, region.eccentricity, region.orientation, region.solidity,
-             region.extent, region.axis_major_length, region.axis_minor_length],
-            _signed_log(region.moments_hu),
-        ])
-
-    return _map_images(describe, x, n_jobs)
+    return _map_chunks(lambda chunk: _shape_descriptors(chunk, threshold), x, n_jobs)

@@ -609,8 +609,27 @@ def plot_region(image: np.ndarray, region, *, ax: plt.Axes | None = None, title:
     ax.plot([col - half * np.sin(angle), col + half * np.sin(angle)],
             [row - half * np.cos(angle), row + half * np.cos(angle)], color="tab:red", linewidth=2)
     ax.plot(col, row, "o", color="tab:red", markersize=4)
+    ax.set(xlim=(-0.5, image.shape[1] - 0.5), ylim=(image.shape[0] - 0.5, -0.5))  # the image, not the ellipse
     ax.set_title(title or f"area {region.area:.0f}, orientation {np.degrees(angle):.0f}°", fontsize=9)
     return ax.figure
+
+
+def plot_hog_pictures(images: np.ndarray, pictures: Sequence[np.ndarray], titles: Sequence[str], *,
+                      size: float = 2.0, suptitle: str = "Images (top) and their HOG cells (bottom)") -> plt.Figure:
+    """Images in the top row and their HOG pictures (``utils.features.hog_image``) below them."""
+    if not len(images) == len(pictures) == len(titles) or len(images) == 0:
+        raise ValueError(f"images, pictures and titles must have the same, non-zero length, got "
+                         f"{len(images)}, {len(pictures)} and {len(titles)}.")
+    fig, axes = plt.subplots(2, len(images), figsize=(size * len(images), 2 * size + 0.6), squeeze=False)
+    for column, (image, picture, title) in enumerate(zip(images, pictures, titles)):
+        axes[0, column].imshow(image, cmap="gray")
+        axes[0, column].set_title(title, fontsize=9)
+        axes[1, column].imshow(picture, cmap="inferno")
+        for ax in axes[:, column]:
+            ax.axis("off")
+    fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
 
 
 def plot_lbp_codes(image: np.ndarray, codes: np.ndarray, n_points: int, *, title: str | None = None) -> plt.Figure:
@@ -720,7 +739,7 @@ def plot_model_comparison(table, *, title: str = "Test accuracy and time of each
         right.barh(positions, table[column], left=start, color=colour, label=column.split()[0])
         start += table[column].to_numpy()
     right.set_xlabel("seconds (wall clock)")
-    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / len(names) ** 0.5 - 0.1), ncol=3)
+    right.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
