@@ -165,6 +165,20 @@ def test_empty_image_has_zero_shape_features():
     np.testing.assert_array_equal(features.shape_features(blank()), 0)
 
 
+@pytest.mark.parametrize("orientations, cell, block", [(9, 4, 2), (9, 7, 2), (12, 5, 3), (8, (4, 7), (1, 2))])
+def test_hog_features_match_scikit_image(orientations, cell, block):
+    from skimage.feature import hog
+
+    images = np.concatenate([random_images(3, seed=5), np.stack([square(12), bar("diagonal")])])
+    pair = lambda v: (v, v) if isinstance(v, int) else v  # noqa: E731
+    expected = np.stack([hog(image / 255, orientations=orientations, pixels_per_cell=pair(cell),
+                             cells_per_block=pair(block), block_norm="L2-Hys") for image in images.astype(np.float32)])
+    ours = features.hog_features(images, orientations=orientations, pixels_per_cell=cell, cells_per_block=block)
+    assert ours.shape == expected.shape == (5, features.hog_dimension(orientations=orientations, pixels_per_cell=cell,
+                                                                      cells_per_block=block))
+    np.testing.assert_allclose(ours, expected, atol=2e-4)  # scikit-image sums cells in float32
+
+
 def test_hog_finds_the_orientation_of_a_bar():
     """A horizontal bar has vertical gradients (90 degrees), a vertical bar horizontal ones (0)."""
     def dominant_bin(image):

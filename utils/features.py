@@ -82,11 +82,6 @@ def _map_chunks(function, images: np.ndarray, n_jobs: int) -> np.ndarray:
     return np.concatenate(Parallel(n_jobs=n_jobs)(delayed(run)(chunk) for chunk in chunks))
 
 
-def _map_images(function, images: np.ndarray, n_jobs: int) -> np.ndarray:
-    """Apply ``function(image) -> 1-D array`` to every image, in parallel chunks when n_jobs > 1."""
-    return _map_chunks(lambda chunk: np.stack([function(image) for image in chunk]), images, n_jobs)
-
-
 def _positive_pair(value, name: str) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in pair):
@@ -140,11 +135,14 @@ def hog_features(
     cells_per_block: int | tuple[int, int] = 2,
     n_jobs: int = 1,
 ) -> np.ndarray:
-    """Histograms of oriented gradients (Dalal & Triggs 2005), with scikit-image.
+    """Histograms of oriented gradients (Dalal & Triggs 2005), as ``skimage.feature.hog`` computes them.
 
     In each cell of ``pixels_per_cell`` pixels, the gradient directions are binned into
     ``orientations`` unsigned bins over 0-180 degrees, weighted by gradient strength; each block
     of ``cells_per_block`` cells is normalised (L2-Hys) so that contrast matters less than shape.
+    The whole batch is computed at once with NumPy: the same numbers as calling scikit-image's
+    ``hog(image, ..., block_norm="L2-Hys")`` on each image (up to float32 rounding), several
+    times faster.
 
     Args:
         images: ``(N, H, W)`` uint8 or floats in [0, 1].
@@ -160,9 +158,44 @@ def hog_features(
         raise ValueError(f"orientations must be a positive whole number, got {orientations!r}.")
     hog_dimension(x.shape[1:], orientations=orientations, pixels_per_cell=pixels_per_cell,
                   cells_per_block=cells_per_block)  # validates the geometry
-    options = dict(orientations=int(orientations), pixels_per_cell=_positive_pair(pixels_per_cell, "pixels_per_cell"),
-                   cells_per_block=_positive_pair(cells_per_block, "cells_per_block"), block_norm="L2-Hys")
-    return _map_images(lambda image: hog(image, **options), x, n_jobs)
+    cell = _positive_pair(pixels_per_cell, "pixels_per_cell")
+    block = _positive_pair(cells_per_block, "cells_per_block")
+    return _map_chunks(lambda chunk: _hog_batch(chunk, int(orientations), cell, block), x, n_jobs)
+
+
+def _hog_batch(images: np.ndarray, orientations: int, cell: tuple[int, int], block: tuple[int, int]) -> np.ndarray:
+    """``skimage.feature.hog(image, ..., block_norm="L2-Hys")`` of every image, computed for the batch
+    at once with the same arithmetic (the tests check that the two agree)."""
+    n, height, width = images.shape
+    # Centred differences, zero on the border rows and columns.
+    g_row = np.zeros_like(images)
+    g_row[:, 1:-1, :] = images[:, 2:, :] - images[:, :-2, :]
+    g_col = np.zeros_like(images)
+    g_col[:, :, 1:-1] = images[:, :, 2:] - images[:, :, :-2]
+    g_row, g_col = g_row.astype(np.float64), g_col.astype(np.float64)
+    magnitude = np.hypot(g_col, g_row)
+    angle = np.arctan2(g_row, g_col) * (180 / np.pi) % 180  # unsigned orientation in [0, 180)
+    # Bin i holds angles in [180 i / orientations, 180 (i + 1) / orientations) (edges rounded as
+    # scikit-image's float32 does); an angle that rounds to 180 falls in no bin, as there.
+    edges = (180 / orientations * np.arange(orientations + 1)).astype(np.float32).astype(np.float64)
+    bins = np.searchsorted(edges, angle, side="right") - 1
+    # The cell of each pixel (-1 past the last whole cell, which is dropped).
+    cells = (height // cell[0], width // cell[1])
+    rows, cols = np.arange(height), np.arange(width)
+    cell_row = np.where(rows < cells[0] * cell[0], rows // cell[0], -1)[None, :, None]
+    cell_col = np.where(cols < cells[1] * cell[1], cols // cell[1], -1)[None, None, :]
+    counted = (cell_row >= 0) & (cell_col >= 0) & (bins < orientations)
+    index = ((np.arange(n)[:, None, None] * cells[0] + cell_row) * cells[1] + cell_col) * orientations + bins
+    histograms = np.bincount(index[counted], weights=magnitude[counted], minlength=n * cells[0] * cells[1] * orientations)
+    histograms = histograms.reshape(n, cells[0], cells[1], orientations)
+    # Overlapping blocks of cells, each normalised with L2-Hys: L2, clip at 0.2, L2 again.
+    blocks = np.lib.stride_tricks.sliding_window_view(histograms, block, axis=(1, 2))  # (n, R, C, o, b0, b1)
+    blocks = blocks.transpose(0, 1, 2, 4, 5, 3)
+    eps = 1e-5
+    blocks = blocks / np.sqrt((blocks**2).sum(axis=(3, 4, 5), keepdims=True) + eps**2)
+    blocks = np.minimum(blocks, 0.2)
+    blocks = blocks / np.sqrt((blocks**2).sum(axis=(3, 4, 5), keepdims=True) + eps**2)
+    return blocks.reshape(n, -1)
 
 
 def hog_image(
