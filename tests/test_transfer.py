@@ -184,7 +184,7 @@ def test_new_head_on_frozen_base_trains_only_the_head(backbone):
     n_backbone = backbone.count_params()
     model, head = models.build_transfer_model(backbone, 10)
     counts = models.parameter_counts(model)
-    assert counts["trainable"] == N_FEATURES * 10 + 10 == head.count_params()
+    assert counts["trainable"] == N_FEATURES * 10 + 10 == head.get_layer("logits").count_params()
     assert counts["total"] == n_backbone + head.count_params() == model.count_params()
     assert counts["non_trainable"] == n_backbone
     assert model.output_shape == (None, 10)
@@ -192,16 +192,32 @@ def test_new_head_on_frozen_base_trains_only_the_head(backbone):
     n_layers = models.unfreeze_top_blocks(backbone)
     names = [layer.name for layer in backbone.layers]
     top = backbone.layers[names.index("mixed8") + 1:]
-    assert n_layers == len(top) and names[-2] == "mixed10"
-    expected = sum(int(np.prod(w.shape)) for layer in top for w in layer.trainable_weights)
+    assert names[-2] == "mixed10"
+    unfrozen = [layer for layer in top if not isinstance(layer, keras.layers.BatchNormalization)]
+    assert n_layers == len(unfrozen) == sum(layer.trainable for layer in backbone.layers)
+    expected = sum(int(np.prod(w.shape)) for layer in unfrozen for w in layer.weights)
     counts_after = models.parameter_counts(model)
-    assert counts_after["trainable"] == expected + head.count_params()
+    assert counts_after["trainable"] == expected + counts["trainable"]
     assert counts["trainable"] < counts_after["trainable"] < n_backbone
     assert counts_after["total"] == counts["total"]
     assert not any(layer.trainable_weights for layer in backbone.layers[:names.index("mixed8") + 1])
+    assert not any(layer.trainable for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization))
     with pytest.raises(ValueError, match="after_layer"):
         models.unfreeze_top_blocks(backbone, "no_such_layer")
     backbone.trainable = False
+
+
+def test_batch_normalisation_stays_in_inference_mode_when_fine_tuning(backbone):
+    """fit() calls the model with training=True; after unfreezing, the output must not change."""
+    model, _ = models.build_transfer_model(backbone, 3, dropout=0.0)
+    models.unfreeze_top_blocks(backbone)
+    try:
+        images = models.inception_images(_images(4))
+        in_training = np.asarray(model(images, training=True))
+        in_inference = np.asarray(model(images, training=False))
+        np.testing.assert_allclose(in_training, in_inference, rtol=1e-4, atol=1e-6)
+    finally:
+        backbone.trainable = False
 
 
 def test_parameter_counts_checks_its_argument():

@@ -525,9 +525,9 @@ def build_transfer_model(
 ) -> tuple[keras.Model, keras.Model]:
     """Put a new classification head on a frozen backbone.
 
-    The backbone is frozen (``trainable = False``) and called with ``training=False``, so its
-    batch-normalisation layers stay in inference mode, also once layers are unfrozen for
-    fine-tuning (:func:`unfreeze_top_blocks`).
+    The backbone is frozen (``trainable = False``), so all its layers, batch normalisation
+    included, run in inference mode; :func:`unfreeze_top_blocks` later unfreezes some of them
+    for fine-tuning. It is also called with ``training=False``, the usual Keras idiom.
 
     Returns:
         ``(model, head)``: ``model`` maps images to class probabilities; ``head`` is its new
@@ -552,6 +552,11 @@ def unfreeze_top_blocks(backbone: keras.Model, after_layer: str = INCEPTION_TOP_
     """Make the layers of ``backbone`` after ``after_layer`` trainable (by default InceptionV3's
     top two Inception blocks, ``mixed9`` and ``mixed10``), keep the others frozen.
 
+    Batch-normalisation layers stay frozen everywhere, so they keep normalising with their
+    ImageNet statistics: in Keras 3 a frozen ``BatchNormalization`` layer runs in inference mode,
+    also inside ``fit``. (Calling the backbone with ``training=False`` is not enough in Keras 3:
+    ``fit`` calls the outer model with ``training=True``, which overrides it; keras-team/keras#20285.)
+
     Recompile the model afterwards (with a low learning rate) for the change to take effect.
 
     Returns:
@@ -563,8 +568,8 @@ def unfreeze_top_blocks(backbone: keras.Model, after_layer: str = INCEPTION_TOP_
     cut = names.index(after_layer) + 1
     backbone.trainable = True
     for i, layer in enumerate(backbone.layers):
-        layer.trainable = i >= cut
-    return len(names) - cut
+        layer.trainable = i >= cut and not isinstance(layer, keras.layers.BatchNormalization)
+    return sum(layer.trainable for layer in backbone.layers)
 
 
 @dataclass(frozen=True)
@@ -613,7 +618,8 @@ def few_shot_transfer_experiment(
     labels_per_class: tuple[int, ...] = (10, 50, 200),
     repeats: int = 1,
     pretrain_epochs: int = 10,
-    steps: int = 200,
+    steps: int = 100,
+    min_epochs: int = 10,
     batch_size: int = 32,
     learning_rate: float = 1e-3,
     seed: int = SEED,
@@ -624,9 +630,11 @@ def few_shot_transfer_experiment(
     1. Pre-train the course CNN (:func:`build_mnist_cnn`) on all training images of
        ``source_classes`` (cached, through :func:`train_or_load`).
     2. For the other classes (the targets) and each n in ``labels_per_class``, draw n labelled
-       training images per target class and train two networks on them for ``steps`` mini-batches:
-       the pre-trained network up to its ``features`` layer, frozen, with a new softmax head; and
-       the same architecture from scratch (random weights, all trainable).
+       training images per target class and train two networks on them for ``steps`` mini-batches
+       of ``batch_size`` (or more, to pass over the images at least ``min_epochs`` times):
+       the pre-trained convolution blocks (up to ``flatten``), frozen, with a new dense
+       classifier (``features`` -> dropout -> ``logits``, as in :func:`build_mnist_cnn`); and the
+       same architecture from scratch (random weights, all trainable).
     3. Measure both on all test images of the target classes.
 
     The draws are nested (the 10 images per class are among the 50, ...) and differ between
@@ -678,7 +686,8 @@ def few_shot_transfer_experiment(
         for j, n in enumerate(sizes):
             chosen = np.concatenate([order[c][:n] for c in target])
             x, y = to_model_input(x_train[chosen]), relabel(y_train[chosen], target)
-            fit = functools.partial(_fit_steps, x=x, y=y, steps=steps, batch_size=batch_size,
+            n_steps = max(steps, math.ceil(min_epochs * len(x) / batch_size))
+            fit = functools.partial(_fit_steps, x=x, y=y, steps=n_steps, batch_size=batch_size,
                                     learning_rate=learning_rate, seed=seed + repeat)
             keras.utils.set_random_seed(seed + repeat)
             transfer = _new_head(base, len(target))

@@ -580,6 +580,49 @@ def plot_deletion_insertion(curves: dict, *, title: str | None = None, size: flo
     return fig
 
 
+# --- Notebook 04: transfer learning ----------------------------------------------------------------
+
+
+def plot_accuracy_vs_labels(
+    labels_per_class: Sequence[int],
+    accuracies: dict[str, np.ndarray],
+    *,
+    title: str = "Test accuracy against labelled examples per class",
+    ax: plt.Axes | None = None,
+) -> plt.Figure:
+    """Accuracy against the number of labelled training examples per class, one line per method.
+
+    Args:
+        labels_per_class: the K numbers of labelled examples per class (the x axis, log scale).
+        accuracies: method name -> accuracies in [0, 1], shape (K,) or (repeats, K); with several
+            repeats the line is their mean and each repeat is a faint dot.
+    """
+    sizes = np.asarray(labels_per_class)
+    if sizes.ndim != 1 or len(sizes) == 0:
+        raise ValueError(f"labels_per_class must be a non-empty list of numbers, got {labels_per_class!r}.")
+    if not accuracies:
+        raise ValueError("accuracies must name at least one method.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    colours = plt.colormaps["tab10"].colors
+    for i, (name, values) in enumerate(accuracies.items()):
+        values = np.atleast_2d(np.asarray(values, dtype=float))
+        if values.shape[1] != len(sizes):
+            raise ValueError(f"accuracies[{name!r}] must have {len(sizes)} columns, one per number of "
+                             f"labels, got shape {values.shape}.")
+        ax.plot(sizes, 100 * values.mean(axis=0), "o-", color=colours[i], label=name)
+        if len(values) > 1:
+            ax.plot(np.tile(sizes, len(values)), 100 * values.ravel(), ".", color=colours[i], alpha=0.35)
+    ax.set_xscale("log")
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.minorticks_off()
+    ax.set(xlabel="labelled training examples per class", ylabel="test accuracy (%)", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.figure.tight_layout()
+    return ax.figure
+
+
 # --- Notebook 02: hand-crafted features and classical classifiers -----------------------------
 
 def plot_region(image: np.ndarray, region, *, ax: plt.Axes | None = None, title: str | None = None) -> plt.Figure:
