@@ -246,6 +246,10 @@ def test_tune_and_evaluate_use_the_given_data():
     result = classical.evaluate("kNN", KNeighborsClassifier(**best), x[:100], y[:100], x[100:], y[100:])
     assert result.dimension == 4 and result.accuracy > 0.8 and result.y_pred.shape == (20,)
     assert classical.comparison_table([result]).loc["kNN", "test accuracy"] == result.accuracy
+    reduced = classical.evaluate("PCA + kNN", make_pipeline(PCA(n_components=2), KNeighborsClassifier()),
+                                 x[:100], y[:100], x[100:], y[100:])
+    row = classical.comparison_table([result, reduced]).loc["PCA + kNN"]
+    assert (row["features"], row["classifier input"]) == (4, 2)
     with pytest.raises(ValueError, match="same number of features"):
         classical.evaluate("bad", KNeighborsClassifier(), x[:100], y[:100], x[100:, :2], y[100:])
 

@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import accuracy_score, confusion_matrix
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import Pipeline
 
 from utils.data import stratified_subset
 
@@ -101,6 +102,7 @@ class Evaluation:
     predict_seconds: float
     y_pred: np.ndarray = field(repr=False)
     extract_seconds: float = 0.0
+    classifier_dimension: int | None = None  # what the last step sees, e.g. after a PCA
 
 
 def evaluate(
@@ -132,17 +134,20 @@ def evaluate(
     predict_seconds = time.perf_counter() - start
     accuracy = accuracy_score(y_test, y_pred)
     print(f"{name}: test accuracy {accuracy:.2%} (fit {fit_seconds:.1f} s, predict {predict_seconds:.1f} s)")
-    return Evaluation(name, model, x_train.shape[1], accuracy, fit_seconds, predict_seconds,
-                      y_pred, extract_seconds)
+    last_step = model[-1] if isinstance(model, Pipeline) else model
+    return Evaluation(name, model, x_train.shape[1], accuracy, fit_seconds, predict_seconds, y_pred,
+                      extract_seconds, getattr(last_step, "n_features_in_", x_train.shape[1]))
 
 
 def comparison_table(evaluations: Sequence[Evaluation]) -> pd.DataFrame:
-    """One row per model: input dimension, test accuracy, and the seconds spent on each step."""
+    """One row per model: the number of features it receives and the number its classifier sees
+    (after a PCA, say), test accuracy, and the seconds spent on each step."""
     if not evaluations:
         raise ValueError("evaluations must hold at least one Evaluation.")
     return pd.DataFrame([{
         "model": e.name,
-        "dimension": e.dimension,
+        "features": e.dimension,
+        "classifier input": e.classifier_dimension if e.classifier_dimension is not None else e.dimension,
         "test accuracy": e.accuracy,
         "feature seconds": e.extract_seconds,
         "fit seconds": e.fit_seconds,
