@@ -326,7 +326,9 @@ def _random_weights_notice(reason: str) -> str:
             f"{bar}")
 
 
-def build_inception_backbone(input_size: int = INCEPTION_MIN_SIZE, *, seed: int = SEED) -> tuple[keras.Model, str]:
+def build_inception_backbone(
+    input_size: int = INCEPTION_MIN_SIZE, *, seed: int = SEED
+) -> tuple[keras.Model, str]:
     """InceptionV3 without its ImageNet classifier (``include_top=False``), average-pooled to
     2,048 features per image, with ImageNet weights when they can be had.
 
@@ -489,8 +491,8 @@ def extract_features(
 
     cache_file = None
     if cache_key is not None:
-        name = f"{cache_key}-{size}px-weights_{_weights_fingerprint(backbone)}-data_{_data_fingerprint(images)}.npy"
-        cache_file = cache_path("features", name)
+        key = f"weights_{_weights_fingerprint(backbone)}-data_{_data_fingerprint(images)}"
+        cache_file = cache_path("features", f"{cache_key}-{size}px-{key}.npy")
         if cache_file.is_file():
             print(f"Loaded the features of {n_images:,} images from the cache ({cache_file.name}).")
             return np.load(cache_file)
@@ -564,7 +566,8 @@ def unfreeze_top_blocks(backbone: keras.Model, after_layer: str = INCEPTION_TOP_
     """
     names = [layer.name for layer in backbone.layers]
     if after_layer not in names:
-        raise ValueError(f"after_layer must name a layer of the backbone (e.g. 'mixed8'), got {after_layer!r}.")
+        raise ValueError(f"after_layer must name a layer of the backbone (e.g. 'mixed8'), "
+                         f"got {after_layer!r}.")
     cut = names.index(after_layer) + 1
     backbone.trainable = True
     for i, layer in enumerate(backbone.layers):
@@ -605,7 +608,8 @@ def _new_head(base: keras.Model, n_classes: int) -> keras.Model:
     x = keras.layers.Dense(128, activation="relu", name="features")(base(inputs, training=False))
     x = keras.layers.Dropout(0.5, name="dropout")(x)
     x = keras.layers.Dense(n_classes, name="logits")(x)
-    return keras.Model(inputs, keras.layers.Activation("softmax", name="probabilities")(x), name="pretrained_base_new_head")
+    outputs = keras.layers.Activation("softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="pretrained_base_new_head")
 
 
 def few_shot_transfer_experiment(
@@ -670,8 +674,9 @@ def few_shot_transfer_experiment(
 
     in_source, in_source_test = np.isin(y_train, source), np.isin(y_test, source)
     build = functools.partial(build_mnist_cnn, n_classes=len(source), input_shape=(*x_train.shape[1:], 1))
-    pretrained, _ = train_or_load(build, to_model_input(x_train[in_source]), relabel(y_train[in_source], source),
-                                  epochs=pretrain_epochs, name="cnn_source_classes", seed=seed, verbose=0)
+    pretrained, _ = train_or_load(build, to_model_input(x_train[in_source]),
+                                  relabel(y_train[in_source], source), epochs=pretrain_epochs,
+                                  name="cnn_source_classes", seed=seed, verbose=0)
     source_accuracy = _accuracy(pretrained, to_model_input(x_test[in_source_test]),
                                 relabel(y_test[in_source_test], source))
     base = keras.Model(pretrained.inputs, pretrained.get_layer("flatten").output, name="pretrained_base")
