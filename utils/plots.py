@@ -554,32 +554,6 @@ def plot_inverse_grid(
     return fig
 
 
-def plot_deletion_insertion(curves: dict, *, title: str | None = None, size: float = 4.0) -> plt.Figure:
-    """Deletion and insertion curves of several heatmaps of one image, side by side.
-
-    Args:
-        curves: method name -> an object with ``fractions``, ``deletion``, ``insertion``,
-            ``deletion_auc`` and ``insertion_auc`` (``utils.interpret.deletion_insertion``).
-    """
-    if not curves:
-        raise ValueError("curves must name at least one method.")
-    fig, axes = plt.subplots(1, 2, figsize=(2 * size + 2.5, size), sharey=True, layout="constrained")
-    for name, curve in curves.items():
-        axes[0].plot(curve.fractions, curve.deletion, label=f"{name} ({curve.deletion_auc:.2f})")
-        axes[1].plot(curve.fractions, curve.insertion, label=f"{name} ({curve.insertion_auc:.2f})")
-    axes[0].set(title="Deletion: most important pixels removed first\n(lower area = better)",
-                xlabel="fraction of pixels deleted", ylabel="probability of the class")
-    axes[1].set(title="Insertion: most important pixels restored first\n(higher area = better)",
-                xlabel="fraction of pixels inserted into the blurred image")
-    for ax in axes:
-        ax.set_ylim(-0.02, 1.02)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, title="method (area)", title_fontsize=7)
-    if title:
-        fig.suptitle(title)
-    return fig
-
-
 # --- Notebook 04: transfer learning ----------------------------------------------------------------
 
 
