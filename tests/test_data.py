@@ -128,3 +128,10 @@ def test_fashion_mnist_from_debian(course_env):
     (x_train, y_train), (x_test, _) = data.load_fashion_mnist()
     assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
     assert np.bincount(y_train).tolist() == [6000] * 10
+
+
+def test_asking_for_every_image_is_not_called_a_subset(course_env, capsys):
+    data.load_mnist(n_train=4000, n_test=1000)
+    assert "subset" not in capsys.readouterr().out
+    data.load_mnist(n_train=1000)
+    assert "a stratified subset of 4,000 / 1,000" in capsys.readouterr().out

@@ -153,10 +153,11 @@ def _finish(name: str, arrays: Arrays, source: str, n_train: int | None, n_test:
     n_classes = len(CLASS_NAMES[name])
     _check_size("n_train", n_train, len(y_train), n_classes)
     _check_size("n_test", n_test, len(y_test), n_classes)
-    full = f"{len(y_train):,} / {len(y_test):,}"
+    full_sizes = (len(y_train), len(y_test))
     x_train, y_train = stratified_subset(x_train, y_train.astype(np.int64), n_train, seed=seed)
     x_test, y_test = stratified_subset(x_test, y_test.astype(np.int64), n_test, seed=seed)
-    subset = f", a stratified subset of {full}" if (n_train or n_test) else ""
+    is_subset = (len(y_train), len(y_test)) != full_sizes
+    subset = f", a stratified subset of {full_sizes[0]:,} / {full_sizes[1]:,}" if is_subset else ""
     print(f"{TITLES[name]}: {len(y_train):,} train / {len(y_test):,} test images{subset}; source: {source}")
     return (x_train, y_train), (x_test, y_test)
 
