@@ -16,6 +16,7 @@ def show_images(
     cmap: str = "gray",
     size: float = 1.2,
     suptitle: str | None = None,
+    symmetric: bool = False,
 ) -> plt.Figure:
     """Show a grid of images, each with an optional title and no axes.
 
@@ -26,6 +27,8 @@ def show_images(
         cmap: the colour map of single-channel images.
         size: the width of one image in inches.
         suptitle: a title over the whole grid.
+        symmetric: give each image a colour range centred on zero, ``[-max|x|, max|x|]``
+            (for signed images with a diverging colour map).
     """
     images = np.asarray(images)
     if images.ndim not in (3, 4) or len(images) == 0:
@@ -39,7 +42,9 @@ def show_images(
         ax.axis("off")
         if i < len(images):
             image = images[i]
-            ax.imshow(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image, cmap=cmap)
+            limit = (np.abs(image).max() or 1.0) if symmetric else None
+            ax.imshow(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image, cmap=cmap,
+                      vmin=-limit if symmetric else None, vmax=limit)
             if titles is not None:
                 ax.set_title(titles[i], fontsize=8)
     if suptitle:
@@ -461,20 +466,7 @@ def show_components(
         raise ValueError(f"components must have shape (N, H*W) or (N, H, W) with N > 0, got {components.shape}.")
     if titles is not None and len(titles) != len(components):
         raise ValueError(f"titles must have one entry per component ({len(components)}), got {len(titles)}.")
-    ncols = min(ncols, len(components))
-    nrows = int(np.ceil(len(components) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < len(components):
-            limit = np.abs(components[i]).max() or 1.0
-            ax.imshow(components[i], cmap="RdBu_r", vmin=-limit, vmax=limit)
-            if titles is not None:
-                ax.set_title(titles[i], fontsize=8)
-    if suptitle:
-        fig.suptitle(suptitle)
-    fig.tight_layout()
-    return fig
+    return show_images(components, titles, ncols=ncols, cmap="RdBu_r", size=size, suptitle=suptitle, symmetric=True)
 
 
 def plot_contingency(
