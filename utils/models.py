@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-# --- The course CNN (notebook 03) -------------------------------------------------------------
-
 import functools
 import hashlib
 import json
+import math
+import os
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
-from utils.config import by_mode, cache_path
+from utils.config import by_mode, cache_path, settings
 from utils.data import Dataset, stratified_subset
+
+# --- The course CNN (notebook 03) -------------------------------------------------------------
 
 SEED = 0
 CNN_VARIANTS = ("features", "gap")
@@ -271,13 +275,6 @@ def course_cnn(dataset: Dataset, variant: str = "features") -> keras.Model:
 
 # --- InceptionV3 transfer learning (notebook 04) ----------------------------------------------
 
-import math
-import os
-from pathlib import Path
-
-import tensorflow as tf
-
-from utils.config import settings
 
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 INCEPTION_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
