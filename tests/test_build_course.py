@@ -27,19 +27,20 @@ def small_course(tmp_path):
         notebooks / "01_demo.ipynb", setup,
         "import os\nprint('Demo: 10 train / 5 test images; source: a test, fast =', os.environ['COURSE_FAST'])",
         "from utils.report import show_metrics\n"
-        "show_metrics('kNN on pixels, test set', {'accuracy': 0.75, 'fit time (s)': 1.5})",
+        "show_metrics('kNN on pixels, test set', {'test accuracy': 0.75, 'fit time (s)': 1.5})",
     )
     _notebook(notebooks / "02_broken.ipynb", setup, "1 / 0")
     return notebooks
 
 
 def test_build_run_on_fast_mode_outputs(small_course, tmp_path):
-    run = build_course.Run(fast=True, dataset="mnist")
+    run = build_course.Run(fast=True, dataset="mnist", target_minutes=15)
     results = build_course.build_run("fast", run, build_dir=tmp_path / "build", notebooks_dir=small_course)
 
     demo, broken = results["notebooks"]
     assert demo["error"] is None and demo["seconds"] > 0
-    assert demo["metrics"] == [{"title": "kNN on pixels, test set", "metrics": {"accuracy": 0.75, "fit time (s)": 1.5}}]
+    assert demo["metrics"] == [{"title": "kNN on pixels, test set", "metrics": {"test accuracy": 0.75, "fit time (s)": 1.5}}]
+    assert list(demo["metrics"][0]["metrics"]) == ["test accuracy", "fit time (s)"]  # the notebook's order
     assert demo["data_sources"] == ["Demo: 10 train / 5 test images; source: a test, fast = 1"]
     assert "ZeroDivisionError" in broken["error"]
     assert (tmp_path / "build" / "fast" / "01_demo.html").read_text().count("kNN on pixels") >= 1
@@ -47,14 +48,43 @@ def test_build_run_on_fast_mode_outputs(small_course, tmp_path):
 
     report = build_course.render_report(build_course.load_results(tmp_path / "build"))
     assert "## Run `fast`: fast mode, COURSE_DATASET=mnist" in report
-    assert "| accuracy | 0.75 |" in report
+    assert "| test accuracy | 0.75 |\n| fit time (s) | 1.5 |" in report
     assert "| 02_broken.ipynb | failed: ZeroDivisionError" in report
+    assert "| `fast` | fast | mnist | 2 |" in report and "under 15 min: met |" in report
+
+    too_slow = {**results, "target_minutes": 0}
+    assert "under 0 min: **missed** |" in build_course.render_report([too_slow])
 
 
 def test_full_runs_differ_only_in_settings():
     assert build_course.RUNS["full-fashion_mnist"].environment()["COURSE_FAST"] == "0"
     assert build_course.RUNS["fast"].environment()["COURSE_FAST"] == "1"
     assert all(p.name[:2] != "06" for p in build_course.RUNS["full-mnist"].notebooks())
+
+
+def _results(run, metrics):
+    notebook = {"name": "03_cnn.ipynb", "metrics": [{"title": "CNN, test set", "metrics": metrics}]}
+    return {"run": run, "notebooks": [notebook]}
+
+
+def test_compare_results_lists_what_moved_beyond_noise():
+    committed = [_results("full", {"test accuracy": 0.918, "AUC": "0.941 (95% CI 0.917–0.961)",
+                                   "components": 188, "weights": "random", "training time (s)": 400})]
+    noise = [_results("full", {"test accuracy": 0.91, "AUC": "0.95 (95% CI 0.92–0.97)",
+                               "components": 190, "weights": "random", "training time (s)": 900})]
+    assert build_course.compare_results(committed, noise) == []  # timings are not compared
+
+    moved = [_results("full", {"test accuracy": 0.85, "AUC": "0.941", "components": 120, "weights": "imagenet"})]
+    assert build_course.compare_results(committed, moved) == [
+        "full / 03_cnn.ipynb / CNN, test set / components: 188 -> 120",
+        "full / 03_cnn.ipynb / CNN, test set / test accuracy: 0.918 -> 0.85",
+        "full / 03_cnn.ipynb / CNN, test set / weights: random -> imagenet",
+    ]
+    assert build_course.compare_results(committed, [_results("full", {"test accuracy": 0.918})])[0].endswith(
+        "AUC: only in the committed run")
+    assert build_course.compare_results(committed, [_results("fast", {"test accuracy": 0.5})]) == []
+    with pytest.raises(ValueError, match="tolerance"):
+        build_course.compare_results(committed, noise, tolerance=1.5)
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,15 @@
     python tools/build_course.py                      # every run below, then docs/results.md
     python tools/build_course.py --runs fast          # one run (names: see RUNS)
     python tools/build_course.py --report-only        # rewrite docs/results.md from build/
+    python tools/build_course.py --compare            # ... and list what moved since the committed run
 
 Each run executes its notebooks one by one in a fresh kernel, with that run's settings, and
 writes to ``build/<run>/``: the executed notebooks, their HTML rendering with figures, and
 ``results.json`` (wall time and peak memory per notebook, and the metrics each notebook showed
-with ``utils.report.show_metrics``). The report is rendered from those files only, so every
-number in it comes from an executed notebook.
+with ``utils.report.show_metrics``). The report, ``docs/results.md``, and its machine-readable
+twin ``docs/results.json`` are written from those files only, so every number in them comes from
+an executed notebook. ``--compare`` first checks the new results against the committed
+``docs/results.json`` and lists every metric that moved by more than run-to-run noise.
 
 Other settings (``COURSE_OFFLINE``, ``COURSE_DATA_DIR``, ``COURSE_CACHE_DIR``) are taken from
 the environment and recorded in the report.
@@ -36,6 +39,7 @@ from utils.report import RESULTS_MIME, metrics_markdown  # noqa: E402
 NOTEBOOKS_DIR = ROOT / "notebooks"
 BUILD_DIR = ROOT / "build"
 REPORT = ROOT / "docs" / "results.md"
+REPORT_DATA = REPORT.with_suffix(".json")
 PACKAGES = ("tensorflow", "keras", "numpy", "scikit-learn", "scikit-image", "umap-learn", "matplotlib")
 DATASET_INDEPENDENT = ("06",)  # notebooks that do not read COURSE_DATASET
 
@@ -46,6 +50,7 @@ class Run:
 
     fast: bool
     dataset: str
+    target_minutes: int  # the whole run should take less than this on 2 CPU cores
     skip: tuple[str, ...] = ()
 
     def notebooks(self, notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -56,9 +61,9 @@ class Run:
 
 
 RUNS = {
-    "full-fashion_mnist": Run(fast=False, dataset="fashion_mnist"),
-    "full-mnist": Run(fast=False, dataset="mnist", skip=DATASET_INDEPENDENT),
-    "fast": Run(fast=True, dataset="mnist"),
+    "full-fashion_mnist": Run(fast=False, dataset="fashion_mnist", target_minutes=45),
+    "full-mnist": Run(fast=False, dataset="mnist", target_minutes=45, skip=DATASET_INDEPENDENT),
+    "fast": Run(fast=True, dataset="mnist", target_minutes=15),
 }
 
 
@@ -100,7 +105,7 @@ def _peak_children_mib() -> float | None:
 def collect_metrics(notebook) -> list[dict]:
     """The metric tables an executed notebook displayed with ``show_metrics``, in order."""
     return [
-        output["data"][RESULTS_MIME]
+        {"title": output["data"][RESULTS_MIME]["title"], "metrics": dict(output["data"][RESULTS_MIME]["metrics"])}
         for cell in notebook.cells if cell.cell_type == "code"
         for output in cell.get("outputs", [])
         if RESULTS_MIME in output.get("data", {})
@@ -131,7 +136,7 @@ def build_run(name: str, run: Run, build_dir: Path = BUILD_DIR, notebooks_dir: P
     out_dir = build_dir / name
     out_dir.mkdir(parents=True, exist_ok=True)
     results = {
-        "run": name, "fast": run.fast, "dataset": run.dataset,
+        "run": name, "fast": run.fast, "dataset": run.dataset, "target_minutes": run.target_minutes,
         "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "settings": {k: os.environ.get(k, "") for k in ("COURSE_OFFLINE", "COURSE_DATA_DIR")},
         "notebooks": [],
@@ -182,6 +187,14 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
 
+def _total_seconds(results: dict) -> float:
+    return sum(nb["seconds"] for nb in results["notebooks"])
+
+
+def _mode(results: dict) -> str:
+    return "fast" if results["fast"] else "full"
+
+
 def render_report(all_results: list[dict]) -> str:
     """``docs/results.md`` from the results of one or more runs."""
     lines = [
@@ -192,14 +205,21 @@ def render_report(all_results: list[dict]) -> str:
         f"- Report written: {dt.date.today().isoformat()}",
         *_environment_lines(),
         "",
+        "| run | mode | data set | notebooks | whole run | target |",
+        "|---|---|---|---|---|---|",
     ]
     for results in all_results:
+        total = _total_seconds(results)
+        verdict = "met" if total < 60 * results["target_minutes"] else "**missed**"
+        lines.append(f"| `{results['run']}` | {_mode(results)} | {results['dataset']} | {len(results['notebooks'])} "
+                     f"| **{_minutes(total)}** | under {results['target_minutes']} min: {verdict} |")
+    lines.append("")
+    for results in all_results:
         settings = ", ".join(f"{k}={v or 'unset'}" for k, v in results["settings"].items())
-        total = sum(nb["seconds"] for nb in results["notebooks"])
         lines += [
-            f"## Run `{results['run']}`: {'fast' if results['fast'] else 'full'} mode, COURSE_DATASET={results['dataset']}",
+            f"## Run `{results['run']}`: {_mode(results)} mode, COURSE_DATASET={results['dataset']}",
             "",
-            f"Started {results['started']}; {settings}. Whole run: **{_minutes(total)}**.",
+            f"Started {results['started']}; {settings}. Whole run: **{_minutes(_total_seconds(results))}**.",
             "",
             "| notebook | status | wall time | peak memory |",
             "|---|---|---|---|",
@@ -219,6 +239,55 @@ def render_report(all_results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+TIMING = re.compile(r"time|seconds|\(s\)|\bms\b")
+
+
+def _number(value: float | int | str) -> float | None:
+    """A metric's value as a number: numbers as they are, strings by their leading number
+    (``"0.926 (95% CI 0.901-0.949)"`` -> 0.926), other strings None."""
+    if isinstance(value, str):
+        match = re.match(r"-?\d+(\.\d+)?", value.replace(",", ""))
+        return float(match.group()) if match else None
+    return float(value)
+
+
+def compare_results(committed: list[dict], rerun: list[dict], tolerance: float = 0.02) -> list[str]:
+    """What moved between two sets of runs, one line each (empty: they agree).
+
+    A number moved when it differs by more than ``tolerance`` for scores up to 1 (accuracies,
+    AUCs), or by more than that fraction of itself for larger numbers; a string moved when it
+    changed. Timings are not compared. Only runs on both sides are compared; metrics missing
+    from one of them are listed.
+    """
+    if not 0 <= tolerance < 1:
+        raise ValueError(f"tolerance must be in [0, 1), got {tolerance}.")
+    both = {r["run"] for r in committed} & {r["run"] for r in rerun}
+
+    def metrics(all_results: list[dict]) -> dict[tuple[str, str, str, str], float | int | str]:
+        return {
+            (results["run"], nb["name"], table["title"], name): value
+            for results in all_results if results["run"] in both for nb in results["notebooks"]
+            for table in nb["metrics"] for name, value in table["metrics"].items()
+            if not TIMING.search(name)
+        }
+
+    old, new = metrics(committed), metrics(rerun)
+    moved = []
+    for key in sorted(old.keys() | new.keys()):
+        where = " / ".join(key)
+        if key not in new or key not in old:
+            moved.append(f"{where}: only in the {'committed run' if key in old else 'rerun'}")
+            continue
+        a, b = _number(old[key]), _number(new[key])
+        if a is None or b is None:
+            changed = old[key] != new[key]
+        else:
+            changed = abs(b - a) > tolerance * max(1.0, abs(a))
+        if changed:
+            moved.append(f"{where}: {old[key]} -> {new[key]}")
+    return moved
+
+
 def load_results(build_dir: Path = BUILD_DIR) -> list[dict]:
     """Every run's results found in ``build_dir``, in the order of RUNS (others after)."""
     found = {p.parent.name: json.loads(p.read_text()) for p in build_dir.glob("*/results.json")}
@@ -230,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", nargs="+", choices=list(RUNS), default=list(RUNS), help="which runs to execute")
     parser.add_argument("--report-only", action="store_true", help="only rewrite docs/results.md from build/")
+    parser.add_argument("--compare", action="store_true",
+                        help="list the metrics that moved since the committed docs/results.json (exit code 1 if any)")
+    parser.add_argument("--tolerance", type=float, default=0.02, help="run-to-run noise for --compare (default 0.02)")
     parser.add_argument("--execute-one", nargs=2, metavar=("SOURCE", "TARGET"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.execute_one:
@@ -239,11 +311,19 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.runs:
             build_run(name, RUNS[name])
     all_results = load_results()
+    moved = []
+    if args.compare:
+        if not REPORT_DATA.is_file():
+            parser.error(f"--compare needs the committed {REPORT_DATA.relative_to(ROOT)}, which is missing.")
+        moved = compare_results(json.loads(REPORT_DATA.read_text()), all_results, tolerance=args.tolerance)
+        print(f"{len(moved)} metric(s) moved by more than {args.tolerance} since the committed run:")
+        print("\n".join(f"  {line}" for line in moved))
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(render_report(all_results))
-    print(f"wrote {REPORT.relative_to(ROOT)} and {BUILD_DIR.relative_to(ROOT)}/")
+    REPORT_DATA.write_text(json.dumps(all_results, indent=1) + "\n")
+    print(f"wrote {REPORT.relative_to(ROOT)}, {REPORT_DATA.relative_to(ROOT)} and {BUILD_DIR.relative_to(ROOT)}/")
     failed = [nb["name"] for r in all_results for nb in r["notebooks"] if nb["error"]]
-    return 1 if failed else 0
+    return 1 if failed or moved else 0
 
 
 if __name__ == "__main__":

@@ -47,7 +47,6 @@ def show_metrics(title: str, metrics: Mapping[str, float | int | str]) -> None:
         if not isinstance(value, (int, float, str)) or (isinstance(value, float) and not math.isfinite(value)):
             raise ValueError(f"metrics[{name!r}] must be a finite number or a string, got {value!r}.")
         clean[str(name)] = value
-    display(
-        {"text/markdown": metrics_markdown(title, clean), RESULTS_MIME: {"title": title, "metrics": clean}},
-        raw=True,
-    )
+    # Name-value pairs, not a mapping: saved notebooks sort JSON keys, and the order is the notebook's.
+    payload = {"title": title, "metrics": [[name, value] for name, value in clean.items()]}
+    display({"text/markdown": metrics_markdown(title, clean), RESULTS_MIME: payload}, raw=True)
