@@ -33,7 +33,8 @@ def small_course(tmp_path):
     return notebooks
 
 
-def test_build_run_on_fast_mode_outputs(small_course, tmp_path):
+def test_build_run_on_fast_mode_outputs(small_course, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
     run = build_course.Run(fast=True, dataset="mnist", target_minutes=15)
     results = build_course.build_run("fast", run, build_dir=tmp_path / "build", notebooks_dir=small_course)
 
@@ -51,6 +52,7 @@ def test_build_run_on_fast_mode_outputs(small_course, tmp_path):
     assert "| test accuracy | 0.75 |\n| fit time (s) | 1.5 |" in report
     assert "| 02_broken.ipynb | failed: ZeroDivisionError" in report
     assert "| `fast` | fast | mnist | 2 |" in report and "under 15 min: met |" in report
+    assert "empty cache at the start" in report
 
     too_slow = {**results, "target_minutes": 0}
     assert "under 0 min: **missed** |" in build_course.render_report([too_slow])

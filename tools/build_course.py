@@ -34,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from utils.config import settings  # noqa: E402
 from utils.report import RESULTS_MIME, metrics_markdown  # noqa: E402
 
 NOTEBOOKS_DIR = ROOT / "notebooks"
@@ -135,10 +136,13 @@ def build_run(name: str, run: Run, build_dir: Path = BUILD_DIR, notebooks_dir: P
 
     out_dir = build_dir / name
     out_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir = settings().cache_dir
     results = {
         "run": name, "fast": run.fast, "dataset": run.dataset, "target_minutes": run.target_minutes,
         "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "settings": {k: os.environ.get(k, "") for k in ("COURSE_OFFLINE", "COURSE_DATA_DIR")},
+        "settings": {k: os.environ.get(k, "") for k in ("COURSE_OFFLINE", "COURSE_DATA_DIR", "COURSE_CACHE_DIR")},
+        # Models trained and data downloaded earlier are reused from the cache: shorter times.
+        "cache_files_at_start": sum(p.is_file() for p in cache_dir.rglob("*")) if cache_dir.is_dir() else 0,
         "notebooks": [],
     }
     for source in run.notebooks(notebooks_dir):
@@ -195,6 +199,12 @@ def _mode(results: dict) -> str:
     return "fast" if results["fast"] else "full"
 
 
+def _cache(files: int) -> str:
+    if files == 0:
+        return "empty cache at the start, so every model was trained in this run"
+    return f"{files} files in the cache at the start (models trained before are loaded, not trained: shorter times)"
+
+
 def render_report(all_results: list[dict]) -> str:
     """``docs/results.md`` from the results of one or more runs."""
     lines = [
@@ -219,7 +229,8 @@ def render_report(all_results: list[dict]) -> str:
         lines += [
             f"## Run `{results['run']}`: {_mode(results)} mode, COURSE_DATASET={results['dataset']}",
             "",
-            f"Started {results['started']}; {settings}. Whole run: **{_minutes(_total_seconds(results))}**.",
+            f"Started {results['started']}; {settings}; {_cache(results['cache_files_at_start'])}. "
+            f"Whole run: **{_minutes(_total_seconds(results))}**.",
             "",
             "| notebook | status | wall time | peak memory |",
             "|---|---|---|---|",
