@@ -2,7 +2,7 @@
 
     python tools/build_course.py                      # every run below, then docs/results.md
     python tools/build_course.py --runs fast          # one run (names: see RUNS)
-    python tools/build_course.py --report-only        # rewrite docs/results.md from build/
+    python tools/build_course.py --report-only        # rewrite docs/results.md and .json from build/
     python tools/build_course.py --compare            # ... and list what moved since the committed run
 
 Each run executes its notebooks one by one in a fresh kernel, with that run's settings, and
@@ -309,7 +309,7 @@ def load_results(build_dir: Path = BUILD_DIR) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", nargs="+", choices=list(RUNS), default=list(RUNS), help="which runs to execute")
-    parser.add_argument("--report-only", action="store_true", help="only rewrite docs/results.md from build/")
+    parser.add_argument("--report-only", action="store_true", help="only rewrite docs/results.md and docs/results.json from build/")
     parser.add_argument("--compare", action="store_true",
                         help="list the metrics that moved since the committed docs/results.json (exit code 1 if any)")
     parser.add_argument("--tolerance", type=float, default=0.02, help="run-to-run noise for --compare (default 0.02)")
