@@ -33,10 +33,10 @@ def small_course(tmp_path):
     return notebooks
 
 
-def test_build_run_on_fast_mode_outputs(small_course, tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+def test_build_run_on_fast_mode_outputs(small_course, tmp_path):
     run = build_course.Run(fast=True, dataset="mnist", target_minutes=15)
-    results = build_course.build_run("fast", run, build_dir=tmp_path / "build", notebooks_dir=small_course)
+    results = build_course.build_run("fast", run, build_dir=tmp_path / "build", notebooks_dir=small_course,
+                                     fresh_cache=True)
 
     demo, broken = results["notebooks"]
     assert demo["error"] is None and demo["seconds"] > 0
@@ -52,10 +52,20 @@ def test_build_run_on_fast_mode_outputs(small_course, tmp_path, monkeypatch):
     assert "| test accuracy | 0.75 |\n| fit time (s) | 1.5 |" in report
     assert "| 02_broken.ipynb | failed: ZeroDivisionError" in report
     assert "| `fast` | fast | mnist | 2 |" in report and "under 15 min: met |" in report
-    assert "empty cache at the start" in report
+    assert "COURSE_CACHE_DIR=a new empty folder; empty cache at the start" in report
 
     too_slow = {**results, "target_minutes": 0}
     assert "under 0 min: **missed** |" in build_course.render_report([too_slow])
+
+
+def test_build_run_reports_a_cache_in_use(small_course, tmp_path, monkeypatch):
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "model.weights.h5").write_bytes(b"")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    run = build_course.Run(fast=True, dataset="mnist", target_minutes=15)
+    results = build_course.build_run("fast", run, build_dir=tmp_path / "build", notebooks_dir=small_course)
+    assert results["cache_files_at_start"] == 1
+    assert "1 file in the cache at the start" in build_course.render_report([results])
 
 
 def test_full_runs_differ_only_in_settings():

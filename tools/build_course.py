@@ -4,6 +4,7 @@
     python tools/build_course.py --runs fast          # one run (names: see RUNS)
     python tools/build_course.py --report-only        # rewrite docs/results.md and .json from build/
     python tools/build_course.py --compare            # ... and list what moved since the committed run
+    python tools/build_course.py --fresh-cache        # each run with an empty cache: first-run times
 
 Each run executes its notebooks one by one in a fresh kernel, with that run's settings, and
 writes to ``build/<run>/``: the executed notebooks, their HTML rendering with figures, and
@@ -27,6 +28,7 @@ import platform
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from importlib import metadata
@@ -130,38 +132,49 @@ def render_html(notebook, target: Path) -> None:
     target.write_text(body, encoding="utf-8")
 
 
-def build_run(name: str, run: Run, build_dir: Path = BUILD_DIR, notebooks_dir: Path = NOTEBOOKS_DIR) -> dict:
-    """Execute, render and summarise one run; returns (and saves) its results."""
+def build_run(name: str, run: Run, build_dir: Path = BUILD_DIR, notebooks_dir: Path = NOTEBOOKS_DIR,
+              fresh_cache: bool = False) -> dict:
+    """Execute, render and summarise one run; returns (and saves) its results.
+
+    With ``fresh_cache`` the run gets its own empty, temporary ``COURSE_CACHE_DIR``, so every
+    model is trained and its times are those of a first run.
+    """
     import nbformat
 
     out_dir = build_dir / name
     out_dir.mkdir(parents=True, exist_ok=True)
-    cache_dir = settings().cache_dir
-    results = {
-        "run": name, "fast": run.fast, "dataset": run.dataset, "target_minutes": run.target_minutes,
-        "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "settings": {k: os.environ.get(k, "") for k in ("COURSE_OFFLINE", "COURSE_DATA_DIR", "COURSE_CACHE_DIR")},
-        # Models trained and data downloaded earlier are reused from the cache: shorter times.
-        "cache_files_at_start": sum(p.is_file() for p in cache_dir.rglob("*")) if cache_dir.is_dir() else 0,
-        "notebooks": [],
-    }
-    for source in run.notebooks(notebooks_dir):
-        target = out_dir / source.name
-        print(f"[{name}] executing {source.name} ...", flush=True)
-        completed = subprocess.run(
-            [sys.executable, __file__, "--execute-one", str(source), str(target)],
-            env=run.environment(), capture_output=True, text=True,
-        )
-        if completed.returncode != 0:
-            raise RuntimeError(f"could not execute {source.name}:\n{completed.stderr[-2000:]}")
-        measured = json.loads(completed.stdout.strip().splitlines()[-1])
-        notebook = nbformat.read(target, as_version=4)
-        render_html(notebook, target.with_suffix(".html"))
-        entry = {"name": source.name, **measured, "metrics": collect_metrics(notebook),
-                 "data_sources": collect_data_sources(notebook)}
-        results["notebooks"].append(entry)
-        status = "FAILED: " + measured["error"] if measured["error"] else "ok"
-        print(f"[{name}] {source.name}: {measured['seconds']:.0f} s, {measured['peak_mib']} MiB peak, {status}", flush=True)
+    environment = run.environment()
+    with tempfile.TemporaryDirectory(prefix="course-cache-") as temporary_cache:
+        if fresh_cache:
+            environment["COURSE_CACHE_DIR"] = temporary_cache
+        cache_dir = Path(temporary_cache) if fresh_cache else settings().cache_dir
+        results = {
+            "run": name, "fast": run.fast, "dataset": run.dataset, "target_minutes": run.target_minutes,
+            "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "settings": {k: environment.get(k, "") for k in ("COURSE_OFFLINE", "COURSE_DATA_DIR")}
+            | {"COURSE_CACHE_DIR": "a new empty folder" if fresh_cache else environment.get("COURSE_CACHE_DIR", "")},
+            # Models trained and data downloaded earlier are reused from the cache: shorter times.
+            "cache_files_at_start": sum(p.is_file() for p in cache_dir.rglob("*")) if cache_dir.is_dir() else 0,
+            "notebooks": [],
+        }
+        for source in run.notebooks(notebooks_dir):
+            target = out_dir / source.name
+            print(f"[{name}] executing {source.name} ...", flush=True)
+            completed = subprocess.run(
+                [sys.executable, __file__, "--execute-one", str(source), str(target)],
+                env=environment, capture_output=True, text=True,
+            )
+            if completed.returncode != 0:
+                raise RuntimeError(f"could not execute {source.name}:\n{completed.stderr[-2000:]}")
+            measured = json.loads(completed.stdout.strip().splitlines()[-1])
+            notebook = nbformat.read(target, as_version=4)
+            render_html(notebook, target.with_suffix(".html"))
+            entry = {"name": source.name, **measured, "metrics": collect_metrics(notebook),
+                     "data_sources": collect_data_sources(notebook)}
+            results["notebooks"].append(entry)
+            status = "FAILED: " + measured["error"] if measured["error"] else "ok"
+            print(f"[{name}] {source.name}: {measured['seconds']:.0f} s, {measured['peak_mib']} MiB peak, {status}",
+                  flush=True)
     (out_dir / "results.json").write_text(json.dumps(results, indent=1))
     return results
 
@@ -202,7 +215,7 @@ def _mode(results: dict) -> str:
 def _cache(files: int) -> str:
     if files == 0:
         return "empty cache at the start, so every model was trained in this run"
-    return f"{files} files in the cache at the start (models trained before are loaded, not trained: shorter times)"
+    return f"{files} file{'s' * (files != 1)} in the cache at the start (what an earlier run trained or fetched is reused: shorter times)"
 
 
 def render_report(all_results: list[dict]) -> str:
@@ -312,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-only", action="store_true", help="only rewrite docs/results.md and docs/results.json from build/")
     parser.add_argument("--compare", action="store_true",
                         help="list the metrics that moved since the committed docs/results.json (exit code 1 if any)")
+    parser.add_argument("--fresh-cache", action="store_true",
+                        help="give each run a new empty COURSE_CACHE_DIR, so that every model is trained")
     parser.add_argument("--tolerance", type=float, default=0.02, help="run-to-run noise for --compare (default 0.02)")
     parser.add_argument("--execute-one", nargs=2, metavar=("SOURCE", "TARGET"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -320,15 +335,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.report_only:
         for name in args.runs:
-            build_run(name, RUNS[name])
+            build_run(name, RUNS[name], fresh_cache=args.fresh_cache)
     all_results = load_results()
     moved = []
     if args.compare:
         if not REPORT_DATA.is_file():
             parser.error(f"--compare needs the committed {REPORT_DATA.relative_to(ROOT)}, which is missing.")
         moved = compare_results(json.loads(REPORT_DATA.read_text()), all_results, tolerance=args.tolerance)
-        print(f"{len(moved)} metric(s) moved by more than {args.tolerance} since the committed run:")
-        print("\n".join(f"  {line}" for line in moved))
+        print(f"Compared with the committed run, {len(moved)} metric(s) moved by more than {args.tolerance}.")
+        print("".join(f"  {line}\n" for line in moved), end="")
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(render_report(all_results))
     REPORT_DATA.write_text(json.dumps(all_results, indent=1) + "\n")
