@@ -68,6 +68,13 @@ def test_build_run_reports_a_cache_in_use(small_course, tmp_path, monkeypatch):
     assert "1 file in the cache at the start" in build_course.render_report([results])
 
 
+def test_runs_pass_folders_to_kernels_as_absolute_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COURSE_DATA_DIR", "../shared/data")
+    environment = build_course.RUNS["fast"].environment()
+    assert environment["COURSE_DATA_DIR"] == str((tmp_path.parent / "shared" / "data").resolve())
+
+
 def test_full_runs_differ_only_in_settings():
     assert build_course.RUNS["full-fashion_mnist"].environment()["COURSE_FAST"] == "0"
     assert build_course.RUNS["fast"].environment()["COURSE_FAST"] == "1"

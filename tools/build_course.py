@@ -60,7 +60,13 @@ class Run:
         return [p for p in sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb")) if p.name[:2] not in self.skip]
 
     def environment(self) -> dict[str, str]:
-        return {**os.environ, "COURSE_FAST": "1" if self.fast else "0", "COURSE_DATASET": self.dataset}
+        """This process's environment with the run's settings; folders made absolute, because
+        kernels start in the notebooks' folder."""
+        environment = {**os.environ, "COURSE_FAST": "1" if self.fast else "0", "COURSE_DATASET": self.dataset}
+        for folder in ("COURSE_DATA_DIR", "COURSE_CACHE_DIR"):
+            if environment.get(folder, "").strip():
+                environment[folder] = str(Path(environment[folder].strip()).expanduser().resolve())
+        return environment
 
 
 RUNS = {
