@@ -29,6 +29,7 @@ def _write_medmnist(path, size=28, sizes=SIZES, seed=0, **overrides):
 @pytest.fixture
 def medmnist_env(course_env, tmp_path):
     """Course settings with a data folder, and no medmnist-package folder."""
+    (tmp_path / "data").mkdir()
     course_env.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
     course_env.setattr(data, "MEDMNIST_PACKAGE_ROOT", tmp_path / "dot_medmnist")
     return course_env

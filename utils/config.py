@@ -60,11 +60,15 @@ def settings() -> Settings:
     if dataset not in DATASETS:
         raise ValueError(f"COURSE_DATASET must be one of {DATASETS}, got {dataset!r}.")
     data_dir = os.environ.get("COURSE_DATA_DIR", "").strip()
+    data_path = Path(data_dir).expanduser().resolve() if data_dir else None
+    if data_path is not None and not data_path.is_dir():
+        raise ValueError(f"COURSE_DATA_DIR must be a folder, got {data_dir!r}, which is {data_path} here "
+                         f"(a relative path counts from {Path.cwd()}); use an absolute path, or unset it.")
     cache_dir = os.environ.get("COURSE_CACHE_DIR", "").strip()
     return Settings(
         fast=_flag("COURSE_FAST"),
         offline=_flag("COURSE_OFFLINE"),
-        data_dir=Path(data_dir).expanduser().resolve() if data_dir else None,
+        data_dir=data_path,
         dataset=dataset,
         cache_dir=Path(cache_dir).expanduser() if cache_dir else COURSE_ROOT / "data" / "cache",
     )
