@@ -9,7 +9,7 @@ from utils.config import COURSE_ROOT
 
 sys.path.insert(0, str(COURSE_ROOT / "tools"))
 from clean_notebooks import CHECK_MARKER  # noqa: E402
-from notebook_style import SETUP_CELL, colab_badge  # noqa: E402
+from notebook_style import SETUP_CELL, header_links  # noqa: E402
 
 NOTEBOOKS = sorted((COURSE_ROOT / "notebooks").glob("*.ipynb"))
 
@@ -22,7 +22,7 @@ def test_there_are_notebooks():
 def test_notebook_shape(path):
     notebook = nbformat.read(path, as_version=4)
     cells = notebook.cells
-    assert cells[0].cell_type == "markdown" and colab_badge(path.name) in cells[0].source
+    assert cells[0].cell_type == "markdown" and header_links(path.name) in cells[0].source
     code = [c for c in cells if c.cell_type == "code"]
     assert code[0].source == SETUP_CELL, "run tools/clean_notebooks.py to restore the setup cell"
     headings = [line for c in cells if c.cell_type == "markdown" for line in c.source.splitlines()

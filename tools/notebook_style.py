@@ -10,6 +10,12 @@ def colab_badge(notebook_name: str) -> str:
     return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
 
 
+def header_links(notebook_name: str) -> str:
+    """The line under a notebook's title: its Colab badge and where its run times and results are."""
+    results = f"{REPOSITORY_URL}/blob/main/docs/results.md"
+    return f"{colab_badge(notebook_name)} · How long it runs, and what it computes: [course results]({results})"
+
+
 SETUP_CELL = f"""\
 # Setup: run this cell first. It makes the course's `utils` package importable.
 import os
