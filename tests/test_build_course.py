@@ -26,6 +26,7 @@ def small_course(tmp_path):
     _notebook(
         notebooks / "01_demo.ipynb", setup,
         "import os\nprint('Demo: 10 train / 5 test images; source: a test, fast =', os.environ['COURSE_FAST'])",
+        "print('!!!!\\n!!  NOTICE: random weights; weights source: none.\\n!!  Why: a test.')",
         "from utils.report import show_metrics\n"
         "show_metrics('kNN on pixels, test set', {'test accuracy': 0.75, 'fit time (s)': 1.5})",
     )
@@ -42,7 +43,8 @@ def test_build_run_on_fast_mode_outputs(small_course, tmp_path):
     assert demo["error"] is None and demo["seconds"] > 0
     assert demo["metrics"] == [{"title": "kNN on pixels, test set", "metrics": {"test accuracy": 0.75, "fit time (s)": 1.5}}]
     assert list(demo["metrics"][0]["metrics"]) == ["test accuracy", "fit time (s)"]  # the notebook's order
-    assert demo["data_sources"] == ["Demo: 10 train / 5 test images; source: a test, fast = 1"]
+    assert demo["data_sources"] == ["Demo: 10 train / 5 test images; source: a test, fast = 1",
+                                    "NOTICE: random weights; weights source: none."]
     assert "ZeroDivisionError" in broken["error"]
     assert (tmp_path / "build" / "fast" / "01_demo.html").read_text().count("kNN on pixels") >= 1
     assert json.loads((tmp_path / "build" / "fast" / "results.json").read_text()) == results

@@ -57,7 +57,7 @@ def test_weights_in_keras_cache_are_loaded_without_network(course_env, tmp_path,
     assert models.imagenet_weights_available()
     loaded, weights = models.build_inception_backbone(100, seed=2)
     assert weights == "imagenet"
-    assert "ImageNet weights from Keras' cache" in capsys.readouterr().out
+    assert "ImageNet weights; source: Keras' cache" in capsys.readouterr().out
     for a, b in zip(saved.get_weights(), loaded.get_weights()):
         np.testing.assert_array_equal(a, b)
 

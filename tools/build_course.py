@@ -122,12 +122,12 @@ def collect_metrics(notebook) -> list[dict]:
 
 
 def collect_data_sources(notebook) -> list[str]:
-    """The lines the course's loaders printed (they all contain ``source:``)."""
+    """The lines the course's loaders printed about their data and weights (they contain ``source:``)."""
     lines = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             if output.get("output_type") == "stream" and output.get("name") == "stdout":
-                lines += [line.strip() for line in output["text"].splitlines() if "source:" in line]
+                lines += [line.strip(" !") for line in output["text"].splitlines() if "source:" in line]
     return list(dict.fromkeys(lines))
 
 
@@ -260,7 +260,7 @@ def render_report(all_results: list[dict]) -> str:
             lines.append(f"| {nb['name']} | {status} | {_minutes(nb['seconds'])} | {memory} |")
         sources = sorted({s for nb in results["notebooks"] for s in nb["data_sources"]})
         if sources:
-            lines += ["", "Data, as the loaders reported it:", ""] + [f"- {s}" for s in sources]
+            lines += ["", "Data and pre-trained weights, as the loaders reported them:", ""] + [f"- {s}" for s in sources]
         for nb in results["notebooks"]:
             if nb["metrics"]:
                 lines += ["", f"### {nb['name']}", ""]

@@ -314,7 +314,7 @@ def imagenet_weights_available() -> bool:
 def _random_weights_notice(reason: str) -> str:
     bar = "!" * 100
     return (f"{bar}\n"
-            "!!  NOTICE: InceptionV3 has RANDOM weights, not ImageNet weights.\n"
+            "!!  NOTICE: InceptionV3 has RANDOM weights, not ImageNet weights; weights source: none.\n"
             f"!!  Why: {reason}.\n"
             "!!  Every transfer-learning number computed with this network is MEANINGLESS as a measure of\n"
             "!!  ImageNet transfer: it shows what a random, untrained InceptionV3 does.\n"
@@ -351,7 +351,7 @@ def build_inception_backbone(
         except Exception as error:  # a truncated or foreign file
             how = f"{path} could not be loaded ({str(error).splitlines()[0][:160]})"
         else:
-            print(f"InceptionV3 ({input_size}x{input_size} input): ImageNet weights from {how}.")
+            print(f"InceptionV3 ({input_size}x{input_size} input): ImageNet weights; source: {how}.")
             return backbone, "imagenet"
     print(_random_weights_notice(how))
     return backbone, "random"
