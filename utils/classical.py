@@ -97,12 +97,12 @@ class Evaluation:
     name: str
     model: BaseEstimator = field(repr=False)
     dimension: int
+    classifier_dimension: int  # what the last step sees, e.g. after a PCA
     accuracy: float
     fit_seconds: float
     predict_seconds: float
     y_pred: np.ndarray = field(repr=False)
     extract_seconds: float = 0.0
-    classifier_dimension: int | None = None  # what the last step sees, e.g. after a PCA
 
 
 def evaluate(
@@ -135,8 +135,8 @@ def evaluate(
     accuracy = accuracy_score(y_test, y_pred)
     print(f"{name}: test accuracy {accuracy:.2%} (fit {fit_seconds:.1f} s, predict {predict_seconds:.1f} s)")
     last_step = model[-1] if isinstance(model, Pipeline) else model
-    return Evaluation(name, model, x_train.shape[1], accuracy, fit_seconds, predict_seconds, y_pred,
-                      extract_seconds, getattr(last_step, "n_features_in_", x_train.shape[1]))
+    return Evaluation(name, model, x_train.shape[1], getattr(last_step, "n_features_in_", x_train.shape[1]),
+                      accuracy, fit_seconds, predict_seconds, y_pred, extract_seconds)
 
 
 def comparison_table(evaluations: Sequence[Evaluation]) -> pd.DataFrame:
@@ -147,7 +147,7 @@ def comparison_table(evaluations: Sequence[Evaluation]) -> pd.DataFrame:
     return pd.DataFrame([{
         "model": e.name,
         "features": e.dimension,
-        "classifier input": e.classifier_dimension if e.classifier_dimension is not None else e.dimension,
+        "classifier input": e.classifier_dimension,
         "test accuracy": e.accuracy,
         "feature seconds": e.extract_seconds,
         "fit seconds": e.fit_seconds,

@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 from sklearn.metrics.cluster import contingency_matrix
 from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
 
@@ -168,8 +169,6 @@ def umap_embedding(
     Returns:
         ``(reducer, embedding)``: the fitted ``umap.UMAP`` and an array of shape (n_samples, 2).
     """
-    from sklearn.neighbors import NearestNeighbors
-
     x = _as_2d_float(x, "x")
     if not 2 <= n_neighbors < len(x):
         raise ValueError(f"n_neighbors must be from 2 to the number of samples - 1 ({len(x) - 1}), "
@@ -227,12 +226,11 @@ def neighbour_agreement(x: Any, labels: Any) -> float:
     point's closest neighbour is of its own class, about ``1 / n_classes`` for a random layout.
     (In the original space it is the leave-one-out accuracy of a 1-nearest-neighbour classifier.)
     """
-    from sklearn.neighbors import NearestNeighbors
-
     x = _as_2d_float(x, "x")
     labels = _as_labels(labels, "labels", len(x))
     nearest = NearestNeighbors(n_neighbors=1).fit(x).kneighbors(return_distance=False)[:, 0]
     return float(np.mean(labels[nearest] == labels))
+
 
 @dataclass(frozen=True)
 class MixtureSelection:

@@ -64,14 +64,10 @@ def as_float_images(images: np.ndarray, *, name: str = "images") -> np.ndarray:
     return images.astype(np.float32, copy=False)
 
 
-def _check_n_jobs(n_jobs: int) -> None:
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"n_jobs must be a positive whole number or -1 (all cores), got {n_jobs!r}.")
-
-
 def _map_chunks(function, images: np.ndarray, n_jobs: int) -> np.ndarray:
     """Apply ``function(batch) -> (n, D) array`` to chunks of images, in parallel when n_jobs > 1."""
-    _check_n_jobs(n_jobs)
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs must be a positive whole number or -1 (all cores), got {n_jobs!r}.")
 
     def run(chunk: np.ndarray) -> np.ndarray:
         return np.asarray(function(chunk), dtype=np.float32)

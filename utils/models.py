@@ -275,7 +275,6 @@ def course_cnn(dataset: Dataset, variant: str = "features") -> keras.Model:
 
 # --- InceptionV3 transfer learning (notebook 04) ----------------------------------------------
 
-
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 INCEPTION_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
                          + INCEPTION_WEIGHTS_FILE)
