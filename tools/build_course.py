@@ -21,6 +21,7 @@ the environment and recorded in the report.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -150,7 +151,8 @@ def build_run(name: str, run: Run, build_dir: Path = BUILD_DIR, notebooks_dir: P
     out_dir = build_dir / name
     out_dir.mkdir(parents=True, exist_ok=True)
     environment = run.environment()
-    with tempfile.TemporaryDirectory(prefix="course-cache-") as temporary_cache:
+    new_cache = tempfile.TemporaryDirectory(prefix="course-cache-") if fresh_cache else contextlib.nullcontext()
+    with new_cache as temporary_cache:
         if fresh_cache:
             environment["COURSE_CACHE_DIR"] = temporary_cache
         cache_dir = Path(temporary_cache) if fresh_cache else settings().cache_dir
