@@ -12,12 +12,13 @@ SIZES = {"train": 12, "val": 4, "test": 6}
 SHARED_DATA = COURSE_ROOT.parent / "shared" / "data"  # the offline copy that CI uses
 
 
-def _write_medmnist(path, size=28, sizes=SIZES, seed=0, **overrides):
-    """A small file in the official layout: images (N, size, size) uint8, labels (N, 1) uint8."""
+def _write_medmnist(path, size=28, sizes=SIZES, seed=0, channels=1, **overrides):
+    """A small file in the official layout: images (N, size, size[, 3]) uint8, labels (N, 1) uint8."""
     rng = np.random.default_rng(seed)
+    shape = (size, size) if channels == 1 else (size, size, channels)
     arrays = {}
     for split, n in sizes.items():
-        arrays[f"{split}_images"] = rng.integers(0, 256, (n, size, size), dtype=np.uint8)
+        arrays[f"{split}_images"] = rng.integers(0, 256, (n, *shape), dtype=np.uint8)
         arrays[f"{split}_labels"] = (np.arange(n) % 2).astype(np.uint8).reshape(n, 1)
     arrays.update(overrides)
     arrays = {key: value for key, value in arrays.items() if value is not None}
@@ -28,9 +29,10 @@ def _write_medmnist(path, size=28, sizes=SIZES, seed=0, **overrides):
 
 @pytest.fixture
 def medmnist_env(course_env, tmp_path):
-    """Course settings with a data folder, and no medmnist-package folder."""
+    """Course settings with a data folder, and neither the shipped files nor a medmnist-package folder."""
     (tmp_path / "data").mkdir()
     course_env.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
+    course_env.setattr(data, "MEDMNIST_SHIPPED_DIR", tmp_path / "shipped")
     course_env.setattr(data, "MEDMNIST_PACKAGE_ROOT", tmp_path / "dot_medmnist")
     return course_env
 
@@ -56,14 +58,14 @@ def test_a_file_that_is_not_the_official_one_is_used_and_named(medmnist_env, tmp
     md5 = hashlib.md5(path.read_bytes()).hexdigest()
     assert not ds.official and ds.md5 == md5
     out = capsys.readouterr().out
-    assert md5 in out and data.MEDMNIST_INFO["breastmnist"]["md5"][28] in out and "NOT the official" in out
+    assert md5 in out and data.MEDMNIST_INFO["breastmnist"].md5[28] in out and "NOT the official" in out
 
 
 def test_the_official_checksum_is_recognised(medmnist_env, tmp_path, capsys):
     path = tmp_path / "data" / "medmnist" / "pneumoniamnist_64.npz"
     _write_medmnist(path, size=64)
     md5 = hashlib.md5(path.read_bytes()).hexdigest()
-    medmnist_env.setitem(data.MEDMNIST_INFO["pneumoniamnist"]["md5"], 64, md5)
+    medmnist_env.setitem(data.MEDMNIST_INFO["pneumoniamnist"].md5, 64, md5)
     ds = data.load_medmnist("pneumoniamnist", size=64)
     assert ds.official and ds.x_train.shape == (12, 64, 64)
     assert "the official file" in capsys.readouterr().out
@@ -73,7 +75,7 @@ def test_download_is_verified_and_cached(medmnist_env, tmp_path, capsys):
     medmnist_env.setenv("COURSE_OFFLINE", "0")
     source = tmp_path / "zenodo" / "breastmnist_128.npz"
     _write_medmnist(source, size=128)
-    medmnist_env.setitem(data.MEDMNIST_INFO["breastmnist"]["md5"], 128, hashlib.md5(source.read_bytes()).hexdigest())
+    medmnist_env.setitem(data.MEDMNIST_INFO["breastmnist"].md5, 128, hashlib.md5(source.read_bytes()).hexdigest())
     urls = []
 
     def fake_download(url, destination):
@@ -146,11 +148,73 @@ def test_multi_label_files_are_refused(medmnist_env, tmp_path):
         data.load_medmnist("pneumoniamnist")
 
 
+def test_colour_files_keep_their_channels(medmnist_env, tmp_path):
+    arrays = _write_medmnist(tmp_path / "data" / "medmnist" / "retinamnist.npz", channels=3)
+    ds = data.load_medmnist("retinamnist")
+    assert ds.x_train.shape == (12, 28, 28, 3) and ds.x_test.dtype == np.uint8
+    np.testing.assert_array_equal(ds.x_val, arrays["val_images"])
+    assert len(ds.class_names) == 5 and ds.title == "RetinaMNIST"
+
+
+@pytest.mark.parametrize("name, channels", [("retinamnist", 1), ("pneumoniamnist", 3)])
+def test_a_file_with_the_wrong_channels_is_refused(medmnist_env, tmp_path, name, channels):
+    _write_medmnist(tmp_path / "data" / "medmnist" / f"{name}.npz", channels=channels)
+    with pytest.raises(ValueError, match="colour images" if channels == 1 else "grey images"):
+        data.load_medmnist(name)
+
+
+def test_the_data_dir_comes_before_the_shipped_file(medmnist_env, tmp_path, capsys):
+    _write_medmnist(tmp_path / "shipped" / "breastmnist.npz", seed=1)
+    arrays = _write_medmnist(tmp_path / "data" / "medmnist" / "breastmnist.npz", seed=2)
+    np.testing.assert_array_equal(data.load_medmnist("breastmnist").x_train, arrays["train_images"])
+    assert "(COURSE_DATA_DIR)" in capsys.readouterr().out
+
+
+def test_the_shipped_file_comes_before_the_cache_and_the_download(medmnist_env, tmp_path, capsys):
+    medmnist_env.setenv("COURSE_OFFLINE", "0")
+    medmnist_env.delenv("COURSE_DATA_DIR")
+    arrays = _write_medmnist(tmp_path / "shipped" / "breastmnist.npz", seed=1)
+    _write_medmnist(tmp_path / "cache" / "medmnist" / "breastmnist.npz", seed=2)
+
+    def forbidden(url, destination):
+        raise AssertionError("the network was touched")
+
+    medmnist_env.setattr(data, "_download", forbidden)
+    np.testing.assert_array_equal(data.load_medmnist("breastmnist").x_test, arrays["test_images"])
+    assert "(shipped with the course)" in capsys.readouterr().out
+
+
+# The files the course ships in data/medmnist/, as data/README.md describes them.
+SHIPPED = {
+    "pneumoniamnist": (4170669, (28, 28), {"train": [1214, 3494], "val": [135, 389], "test": [234, 390]}),
+    "breastmnist": (559580, (28, 28), {"train": [147, 399], "val": [21, 57], "test": [42, 114]}),
+    "retinamnist": (3291041, (28, 28, 3), {"train": [486, 128, 206, 194, 66], "val": [54, 12, 28, 20, 6],
+                                           "test": [174, 46, 92, 68, 20]}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_the_shipped_files_are_the_official_ones(course_env, capsys, name):
+    n_bytes, image_shape, class_counts = SHIPPED[name]
+    info = data.MEDMNIST_INFO[name]
+    path = data.MEDMNIST_SHIPPED_DIR / data.medmnist_file_name(name)
+    assert path.stat().st_size == n_bytes
+    ds = data.load_medmnist(name)  # no COURSE_DATA_DIR (course_env): found in data/medmnist/
+    assert ds.official and ds.md5 == info.md5[28]
+    out = capsys.readouterr().out
+    assert "shipped with the course" in out and "the official file" in out
+    for split, counts in class_counts.items():
+        images, labels = getattr(ds, f"x_{split}"), getattr(ds, f"y_{split}")
+        assert images.shape == (info.n_samples[split], *image_shape) and images.dtype == np.uint8
+        assert np.bincount(labels).tolist() == counts and len(counts) == len(info.class_names)
+    readme = (COURSE_ROOT / "data" / "README.md").read_text()
+    assert info.md5[28] in readme and f"{n_bytes:,}" in readme
+
+
 @pytest.mark.skipif(not (SHARED_DATA / "medmnist" / "pneumoniamnist.npz").is_file(),
-                    reason="the shared offline copy is absent")
-def test_the_shared_offline_copy(course_env, capsys):
+                    reason="the shared data folder is absent")
+def test_the_shared_copy_is_the_official_file(course_env, capsys):
     course_env.setenv("COURSE_DATA_DIR", str(SHARED_DATA))
     ds = data.load_medmnist("pneumoniamnist")
-    assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (2428, 270, 468)
-    assert np.bincount(ds.y_test).tolist() == [234, 234]
-    assert not ds.official and "NOT the official" in capsys.readouterr().out
+    assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (4708, 524, 624)
+    assert ds.official and "(COURSE_DATA_DIR)" in capsys.readouterr().out
