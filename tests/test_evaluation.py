@@ -175,6 +175,37 @@ def test_plot_pixel_statistics_shows_means_difference_and_histogram():
         plot_pixel_statistics(images, labels * 2, ("a", "b"))
 
 
+def test_plot_pixel_statistics_shows_colour_means_in_colour():
+    import matplotlib.pyplot as plt
+
+    from utils.plots import plot_pixel_statistics
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 200, (40, 28, 28, 3)).astype(np.uint8)  # e.g. RetinaMNIST
+    labels = np.arange(40) % 2
+    images[labels == 1, 10:18, 10:18] = 255
+    fig = plot_pixel_statistics(images, labels, ("grade 0", "grade 1"))
+    assert fig.axes[0].images[0].get_array().shape == (28, 28, 3)
+    difference = fig.axes[2].images[0].get_array()
+    assert difference.shape == (28, 28) and difference[14, 14] > 50 and abs(difference[0, 0]) < 50
+    plt.close(fig)
+    with pytest.raises(ValueError, match="N, H, W, 3"):
+        plot_pixel_statistics(images[..., :2], labels, ("a", "b"))
+
+
+def test_plot_heatmap_grid_shows_colour_images():
+    import matplotlib.pyplot as plt
+
+    from utils.plots import plot_heatmap_grid
+
+    images = np.random.default_rng(0).random((2, 28, 28, 3))
+    fig = plot_heatmap_grid(images, {"grad_cam": np.zeros((2, 28, 28))})
+    assert fig.axes[0].images[0].get_array().shape == (28, 28, 3)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="grad_cam"):
+        plot_heatmap_grid(images, {"grad_cam": np.zeros((2, 28, 28, 3))})
+
+
 def test_plot_heatmap_grid_has_one_row_per_image_and_one_column_per_method():
     import matplotlib.pyplot as plt
 

@@ -73,6 +73,13 @@ def test_to_model_input_scales_and_adds_a_channel():
     np.testing.assert_allclose(models.to_model_input(images.astype(float)), x, rtol=1e-6)
 
 
+def test_to_model_input_keeps_colour_channels():
+    images = np.random.default_rng(0).integers(0, 256, (2, 28, 28, 3), dtype=np.uint8)  # e.g. RetinaMNIST
+    x = models.to_model_input(images)
+    assert x.shape == (2, 28, 28, 3) and x.dtype == np.float32
+    np.testing.assert_allclose(x, images / 255, rtol=1e-6)
+
+
 def test_to_model_input_rejects_bad_input():
     with pytest.raises(ValueError, match="shape"):
         models.to_model_input(np.zeros((28, 28)))
@@ -114,6 +121,15 @@ def test_gap_cnn_ends_in_global_average_pooling():
     maps, logits = (keras.ops.convert_to_numpy(t) for t in inner(x))
     weights, bias = model.get_layer("logits").get_weights()
     np.testing.assert_allclose((maps @ weights).mean(axis=(1, 2)) + bias, logits, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("build", [models.build_mnist_cnn, models.build_gap_cnn])
+def test_builders_take_colour_images(build):
+    model = build(n_classes=5, input_shape=(28, 28, 3))
+    assert model.input_shape == (None, 28, 28, 3) and model.output_shape == (None, 5)
+    assert model.get_layer("conv1").count_params() == (3 * 3 * 3 + 1) * 32  # one kernel slice per channel
+    x = models.to_model_input(np.random.default_rng(0).integers(0, 256, (2, 28, 28, 3), dtype=np.uint8))
+    np.testing.assert_allclose(model.predict(x, verbose=0).sum(axis=1), 1.0, rtol=1e-5)
 
 
 def test_builders_reject_bad_class_counts():

@@ -136,30 +136,38 @@ def plot_pixel_statistics(
     model is trained. A difference at the image border rather than in the anatomy hints at a shortcut.
 
     Args:
-        images: (N, H, W) grayscale images.
+        images: (N, H, W) grey or (N, H, W, 3) colour images, 0-255. The mean images of colour
+            images are shown in colour; the difference and the brightness average the channels.
         labels: (N,) class indices.
         class_names: the names of the classes (two of them).
     """
     images, labels = np.asarray(images, dtype=np.float64), np.asarray(labels)
-    if images.ndim != 3 or len(images) != len(labels):
-        raise ValueError(f"images must have shape (N, H, W) with N = len(labels) = {len(labels)}, got {images.shape}.")
+    colour = images.ndim == 4 and images.shape[-1] == 3
+    if not (images.ndim == 3 or colour) or len(images) != len(labels):
+        raise ValueError("images must have shape (N, H, W) or (N, H, W, 3) with N = len(labels) = "
+                         f"{len(labels)}, got {images.shape}.")
     if len(class_names) != 2 or set(np.unique(labels)) != {0, 1}:
         raise ValueError("plot_pixel_statistics compares two classes: labels 0 and 1, two class names.")
     means = [images[labels == c].mean(axis=0) for c in (0, 1)]
+    brightness = images.mean(axis=-1) if colour else images
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.2), gridspec_kw={"width_ratios": [1, 1, 1, 1.5]})
     for ax, mean, name in zip(axes, means, class_names):
-        shown = ax.imshow(mean, cmap="gray", vmin=0, vmax=255)
         ax.set_title(f"mean image: {name}")
-        fig.colorbar(shown, ax=ax, fraction=0.046)
+        if colour:
+            ax.imshow(mean.astype(np.uint8))
+        else:
+            fig.colorbar(ax.imshow(mean, cmap="gray", vmin=0, vmax=255), ax=ax, fraction=0.046)
     difference = means[1] - means[0]
+    if colour:
+        difference = difference.mean(axis=-1)
     limit = np.abs(difference).max()
     shown = axes[2].imshow(difference, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    axes[2].set_title(f"{class_names[1]} - {class_names[0]}")
+    axes[2].set_title(f"{class_names[1]} - {class_names[0]}" + (" (brightness)" if colour else ""))
     fig.colorbar(shown, ax=axes[2], fraction=0.046)
     for ax in axes[:3]:
         ax.axis("off")
     for c, name in enumerate(class_names):
-        axes[3].hist(images[labels == c].mean(axis=(1, 2)), bins=30, alpha=0.6, label=name)
+        axes[3].hist(brightness[labels == c].mean(axis=(1, 2)), bins=30, alpha=0.6, label=name)
     axes[3].set(xlabel="mean brightness of an image (0-255)", ylabel="images", title="brightness per image")
     axes[3].legend()
     fig.suptitle(title)
@@ -180,7 +188,7 @@ def plot_heatmap_grid(
     """One row per image: the image, then each method's heatmap laid over it.
 
     Args:
-        images: (N, H, W) or (N, H, W, 1) grayscale images.
+        images: (N, H, W) or (N, H, W, 1) grey images, or (N, H, W, 3) colour images.
         heatmaps: method name -> heatmaps (N, H, W) in [0, 1], one per image.
         row_titles: N strings shown left of each row (e.g. true and predicted class).
         alpha: the opacity of the heatmaps.
@@ -188,11 +196,13 @@ def plot_heatmap_grid(
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
-    if images.ndim != 3 or len(images) == 0:
-        raise ValueError(f"images must have shape (N, H, W) or (N, H, W, 1) with N > 0, got {images.shape}.")
+    if not (images.ndim == 3 or (images.ndim == 4 and images.shape[-1] == 3)) or len(images) == 0:
+        raise ValueError("images must have shape (N, H, W), (N, H, W, 1) or (N, H, W, 3) with N > 0, "
+                         f"got {images.shape}.")
     for name, maps in heatmaps.items():
-        if np.shape(maps) != images.shape:
-            raise ValueError(f"heatmaps[{name!r}] must have the shape of images {images.shape}, got {np.shape(maps)}.")
+        if np.shape(maps) != images.shape[:3]:
+            raise ValueError(f"heatmaps[{name!r}] must have shape {images.shape[:3]}, one (H, W) map per image, "
+                             f"got {np.shape(maps)}.")
     if row_titles is not None and len(row_titles) != len(images):
         raise ValueError(f"row_titles must have one entry per image ({len(images)}), got {len(row_titles)}.")
     ncols = 1 + len(heatmaps)
