@@ -132,6 +132,21 @@ def test_builders_take_colour_images(build):
     np.testing.assert_allclose(model.predict(x, verbose=0).sum(axis=1), 1.0, rtol=1e-5)
 
 
+@pytest.mark.parametrize("build", [models.build_mnist_cnn, models.build_gap_cnn])
+def test_augmentation_transforms_in_training_only(build):
+    def shift():
+        return keras.Sequential([keras.layers.RandomTranslation(0.2, 0.2)], name="augmentation")
+
+    model = build(n_classes=2, augmentation=shift)
+    assert model.layers[1].name == "augmentation" and model.count_params() == build(n_classes=2).count_params()
+    x = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
+    inference = [keras.ops.convert_to_numpy(model(x, training=False)) for _ in range(2)]
+    np.testing.assert_array_equal(*inference)  # no augmentation at inference: the same output twice
+    assert not np.allclose(keras.ops.convert_to_numpy(model(x, training=True)), inference[0])
+    with pytest.raises(TypeError, match="augmentation"):
+        build(n_classes=2, augmentation=shift())  # a layer, not a function that makes one
+
+
 def test_builders_reject_bad_class_counts():
     for build in (models.build_mnist_cnn, models.build_gap_cnn):
         with pytest.raises(ValueError, match="n_classes"):
@@ -180,6 +195,23 @@ def test_train_or_load_retrains_when_epochs_or_data_change(course_env, capsys):
     x_other, y_other = _tiny_data(seed=1)
     models.train_or_load(_tiny_model, x_other, y_other, epochs=3, batch_size=16, verbose=0)
     assert "Training" in capsys.readouterr().out
+
+
+def test_train_or_load_with_a_validation_set_and_class_weights(course_env, capsys):
+    x, y = _tiny_data()
+    x_val, y_val = _tiny_data(n=12, seed=1)
+    _, history = models.train_or_load(_tiny_model, x, y, epochs=2, batch_size=16, verbose=0,
+                                      validation_data=(x_val, y_val))
+    assert len(history["val_loss"]) == 2 and "validated on 12 separate images" in capsys.readouterr().out
+    models.train_or_load(_tiny_model, x, y, epochs=2, batch_size=16, verbose=0, validation_data=(x_val, y_val),
+                         class_weight={0: 1.0, 1: 2.0, 2: 1.0})
+    assert "Training" in capsys.readouterr().out  # other class weights: another cache entry
+    models.train_or_load(_tiny_model, x, y, epochs=2, batch_size=16, verbose=0, validation_data=(x_val, y_val))
+    assert "Loaded" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="validation_data"):
+        models.train_or_load(_tiny_model, x, y, epochs=1, validation_data=(x_val, y_val[:-1]))
+    with pytest.raises(TypeError, match="class_weight"):
+        models.train_or_load(_tiny_model, x, y, epochs=1, class_weight=[1.0, 2.0, 1.0])
 
 
 def test_train_or_load_rejects_bad_input(course_env):

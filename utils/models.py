@@ -67,7 +67,24 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32)
 
 
-def build_mnist_cnn(n_classes: int = 10, input_shape: tuple[int, ...] = (28, 28, 1)) -> keras.Model:
+Augmentation = Callable[[], keras.layers.Layer]
+
+
+def _image_input(input_shape: tuple[int, ...], augmentation: Augmentation | None) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    """The model's input and what its first convolution sees: the image, randomly transformed by
+    ``augmentation()`` during training (Keras' random layers pass images unchanged at inference)."""
+    inputs = keras.Input(shape=input_shape, name="image")
+    if augmentation is None:
+        return inputs, inputs
+    if not callable(augmentation) or isinstance(augmentation, keras.layers.Layer):
+        raise TypeError("augmentation must be a function that returns new Keras layers (e.g. a keras.Sequential "
+                        f"of random layers), so every model gets its own; got {augmentation!r}.")
+    return inputs, augmentation()(inputs)
+
+
+def build_mnist_cnn(
+    n_classes: int = 10, input_shape: tuple[int, ...] = (28, 28, 1), *, augmentation: Augmentation | None = None
+) -> keras.Model:
     """The classic Keras MNIST convnet: two convolution + pooling blocks, then a dense classifier.
 
     Layers worth knowing by name: ``conv1`` and ``conv2`` (feature maps), ``features`` (the
@@ -75,10 +92,17 @@ def build_mnist_cnn(n_classes: int = 10, input_shape: tuple[int, ...] = (28, 28,
     The convolutions pad with zeros (``padding="same"``), so the maps keep the image's size
     until pooling halves it: 28 -> 14 -> 7. (Without padding, 28 -> 26 -> 13 -> 11 -> 5; the
     padded network is about 1 percentage point better on Fashion-MNIST.)
+
+    Args:
+        n_classes: the number of classes (outputs).
+        input_shape: (H, W, C): C = 1 for grey images, 3 for colour.
+        augmentation: optional; a function called without arguments that returns Keras layers
+            (e.g. ``keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1)])``) put between the
+            input and ``conv1``: they transform each image at random in training, not at inference.
     """
     _check_classes(n_classes)
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv1")(inputs)
+    inputs, x = _image_input(input_shape, augmentation)
+    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv1")(x)
     x = keras.layers.MaxPooling2D(2, name="pool1")(x)
     x = keras.layers.Conv2D(64, 3, padding="same", activation="relu", name="conv2")(x)
     x = keras.layers.MaxPooling2D(2, name="pool2")(x)
@@ -90,16 +114,19 @@ def build_mnist_cnn(n_classes: int = 10, input_shape: tuple[int, ...] = (28, 28,
     return keras.Model(inputs, outputs, name="mnist_cnn")
 
 
-def build_gap_cnn(n_classes: int = 10, input_shape: tuple[int, ...] = (28, 28, 1)) -> keras.Model:
+def build_gap_cnn(
+    n_classes: int = 10, input_shape: tuple[int, ...] = (28, 28, 1), *, augmentation: Augmentation | None = None
+) -> keras.Model:
     """A CNN that ends in global average pooling, so that class activation maps (CAM) apply.
 
     Three ``same``-padded convolutions (the last one is ``last_conv``, 7 x 7 x 64 on a 28 x 28
     image), then ``gap`` averages each feature map to one number and ``logits`` weighs them:
-    the CAM of class c is ``sum_k W_logits[k, c] * last_conv[..., k]``.
+    the CAM of class c is ``sum_k W_logits[k, c] * last_conv[..., k]``. Arguments as for
+    :func:`build_mnist_cnn`.
     """
     _check_classes(n_classes)
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv1")(inputs)
+    inputs, x = _image_input(input_shape, augmentation)
+    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv1")(x)
     x = keras.layers.MaxPooling2D(2, name="pool1")(x)
     x = keras.layers.Conv2D(64, 3, padding="same", activation="relu", name="conv2")(x)
     x = keras.layers.MaxPooling2D(2, name="pool2")(x)
@@ -131,10 +158,10 @@ def _architecture(model: keras.Model) -> str:
     return json.dumps(rename(json.loads(model.to_json())), sort_keys=True)
 
 
-def _fingerprint(model: keras.Model, x: np.ndarray, y: np.ndarray, settings: dict) -> str:
-    """A short hash of the architecture, the training data and the training settings."""
+def _fingerprint(model: keras.Model, arrays: list[np.ndarray], settings: dict) -> str:
+    """A short hash of the architecture, the data (training, and validation if any) and the training settings."""
     digest = hashlib.sha256(_architecture(model).encode())
-    for array in (x, y):
+    for array in arrays:
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype}{array.shape}".encode())
         digest.update(array.tobytes())
@@ -163,6 +190,8 @@ def train_or_load(
     epochs: int,
     batch_size: int = 128,
     validation_split: float = 0.1,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    class_weight: dict[int, float] | None = None,
     patience: int = 3,
     learning_rate: float = 1e-3,
     name: str | None = None,
@@ -172,8 +201,9 @@ def train_or_load(
     """Train a classifier with early stopping, or load its weights if it was trained before.
 
     The trained weights are cached in ``cache_path("models", ...)`` under a key made of the
-    architecture (``model.to_json()``), a hash of ``x_train`` and ``y_train`` and the training
-    settings (epochs, batch size, ...), so a second call with the same inputs loads in a second.
+    architecture (``model.to_json()``), a hash of the training (and validation) data and the
+    training settings (epochs, batch size, class weights, ...), so a second call with the same
+    inputs loads in a second.
     Seeds are set (``keras.utils.set_random_seed(seed)``) before building, so training repeats.
 
     Args:
@@ -184,6 +214,10 @@ def train_or_load(
         epochs: the most epochs to train; training stops earlier when the validation loss has
             not improved for ``patience`` epochs, and the best weights are kept.
         validation_split: the fraction of the training data (its end) held out for validation.
+        validation_data: ``(x_val, y_val)``, a separate validation set (e.g. an official split);
+            when given, it is used instead of ``validation_split`` and all of ``x_train`` trains.
+        class_weight: Keras' ``class_weight``, e.g. from ``utils.evaluation.class_weights``: how much
+            each class counts in the loss.
         name: the name of the cache files (default: the model's name).
 
     Returns:
@@ -201,12 +235,23 @@ def train_or_load(
         raise ValueError(f"epochs must be a whole number of at least 1, got {epochs!r}.")
     if not 0 < validation_split < 1:
         raise ValueError(f"validation_split must be between 0 and 1, got {validation_split!r}.")
+    data = [x_train, y_train]
+    if validation_data is not None:
+        if len(validation_data) != 2 or len(validation_data[0]) != len(validation_data[1]):
+            raise ValueError("validation_data must be a pair (x_val, y_val) of the same length.")
+        data += [np.asarray(array) for array in validation_data]
+    if class_weight is not None and not isinstance(class_weight, dict):
+        raise TypeError(f"class_weight must be a dict class -> weight, got {type(class_weight).__name__}.")
 
     keras.utils.set_random_seed(seed)
     model = build_fn()
     training = dict(epochs=int(epochs), batch_size=int(batch_size), validation_split=validation_split,
                     patience=int(patience), learning_rate=learning_rate, seed=int(seed))
-    key = _fingerprint(model, x_train, y_train, training)  # before compiling: the optimizer's name varies
+    if validation_data is not None:
+        training["validation_split"] = "validation_data"
+    if class_weight is not None:
+        training["class_weight"] = {str(c): float(w) for c, w in class_weight.items()}
+    key = _fingerprint(model, data, training)  # before compiling: the optimizer's name varies
     name = name or re.sub(r"_\d+$", "", model.name)  # "functional_7" -> "functional"
     weights_file = cache_path("models", f"{name}-{key}.weights.h5")
     history_file = weights_file.with_name(f"{name}-{key}.history.json")
@@ -221,13 +266,16 @@ def train_or_load(
         print(f"Loaded the trained {model.name} from the cache ({weights_file.name}); no training needed.")
         return model, history
 
-    print(f"Training {model.name} on {len(x_train):,} images (of which {validation_split:.0%} for "
-          f"validation) for at most {epochs} epochs...")
+    held_out = (f"validated on {len(validation_data[0]):,} separate images" if validation_data is not None
+                else f"of which {validation_split:.0%} for validation")
+    print(f"Training {model.name} on {len(x_train):,} images ({held_out}) for at most {epochs} epochs...")
     stop_early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                restore_best_weights=True)
     clock = _EpochClock()
-    fit = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, validation_split=validation_split,
-                    callbacks=[stop_early, clock], verbose=verbose)
+    validation = ({"validation_data": tuple(data[2:])} if validation_data is not None
+                  else {"validation_split": validation_split})
+    fit = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, class_weight=class_weight,
+                    callbacks=[stop_early, clock], verbose=verbose, **validation)
     history = {metric: [float(v) for v in values] for metric, values in fit.history.items()}
     history["epoch_seconds"] = clock.seconds
     seconds = sum(clock.seconds)
