@@ -219,3 +219,44 @@ def test_plot_heatmap_grid_has_one_row_per_image_and_one_column_per_method():
     plt.close(fig)
     with pytest.raises(ValueError, match="lime"):
         plot_heatmap_grid(images, {"lime": np.ones((2, 28, 28))})
+
+
+def test_threshold_for_balanced_accuracy_separates_separable_scores():
+    y = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1])  # prevalence 0.7: accuracy would favour "positive"
+    score = np.array([0.1, 0.2, 0.6, 0.65, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99])
+    threshold = ev.threshold_for_balanced_accuracy(y, score)
+    assert 0.6 < threshold <= 0.65  # between the last negative and the first positive
+    predicted = (score >= threshold).astype(int)
+    assert ev.sensitivity(y, predicted) == 1 and ev.specificity(y, predicted) == 1
+    with pytest.raises(ValueError, match="both classes"):
+        ev.threshold_for_balanced_accuracy(np.ones(4, int), np.linspace(0, 1, 4))
+
+
+def test_threshold_for_balanced_accuracy_ignores_prevalence():
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(200, int), np.ones(200, int)]
+    score = np.clip(np.r_[rng.normal(0.35, 0.1, 200), rng.normal(0.65, 0.1, 200)], 0, 1)
+    balanced = ev.threshold_for_balanced_accuracy(y, score)
+    keep = np.r_[np.arange(200), 200 + np.arange(0, 200, 4)]  # a quarter of the positives only
+    rare = ev.threshold_for_balanced_accuracy(y[keep], score[keep])
+    assert abs(balanced - 0.5) < 0.06 and abs(rare - 0.5) < 0.08
+
+
+def test_accuracy_interval_is_the_wilson_interval():
+    y_true = np.arange(100) % 3
+    y_pred = np.where(np.arange(100) < 50, y_true, (y_true + 1) % 3)  # 50 of 100 right
+    estimate = ev.accuracy_interval(y_true, y_pred)
+    assert estimate.value == 0.5
+    assert estimate.low == pytest.approx(0.4038, abs=1e-4) and estimate.high == pytest.approx(0.5962, abs=1e-4)
+    perfect = ev.accuracy_interval(y_true, y_true)
+    assert perfect.value == perfect.high == 1.0 and 0.95 < perfect.low < 1.0
+    with pytest.raises(ValueError, match="same length"):
+        ev.accuracy_interval(y_true, y_pred[:-1])
+
+
+def test_compare_with_published_reads_the_interval():
+    estimate = ev.Estimate(0.95, 0.93, 0.97)
+    verdicts = ev.compare_with_published(estimate, {"weaker": 0.90, "similar": 0.96, "stronger": 0.99})
+    assert verdicts == {"weaker": "above", "similar": "overlaps", "stronger": "below"}
+    with pytest.raises(TypeError, match="estimate"):
+        ev.compare_with_published(0.95, {"a": 0.9})

@@ -234,6 +234,63 @@ def threshold_for_sensitivity(y_true: np.ndarray, y_score: np.ndarray, target: f
     return float(positive_scores[needed - 1])
 
 
+def threshold_for_balanced_accuracy(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """The threshold that maximises sensitivity + specificity on ``(y_true, y_score)`` (Youden's J).
+
+    Unlike the threshold of best accuracy, it does not depend on how common the positive class is in
+    the data it is chosen on, so it carries over to a test set with another prevalence. Choose it on
+    the validation set. Of equally good thresholds, the middle one between two neighbouring scores
+    is returned, so it does not sit exactly on a validation image's score.
+    """
+    y_true, y_score = _check_pair(y_true, y_score, "y_score")
+    if len(np.unique(y_true)) < 2:
+        raise ValueError("y_true must hold both classes: sensitivity and specificity need positives and negatives.")
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, thresholds = roc_curve(y_true, y_score, drop_intermediate=False)  # one per distinct score
+    best = int(np.argmax(tpr - fpr))
+    if best == 0:  # sklearn's first threshold is +inf: nobody is called positive
+        return 1.0
+    below = thresholds[best + 1] if best + 1 < len(thresholds) else thresholds[best]
+    return float(np.clip((thresholds[best] + below) / 2, 0.0, 1.0))
+
+
+def accuracy_interval(y_true: np.ndarray, y_pred: np.ndarray, *, confidence: float = 0.95) -> Estimate:
+    """Accuracy (any number of classes) with its Wilson score confidence interval.
+
+    Each test image is right or wrong, so the number of right answers is binomial; the Wilson
+    interval is the usual one for such a proportion and stays inside [0, 1] near 100 %.
+    """
+    from scipy.stats import norm
+
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.ndim != 1 or y_true.shape != y_pred.shape or len(y_true) == 0:
+        raise ValueError("y_true and y_pred must be non-empty 1-D arrays of the same length, got shapes "
+                         f"{y_true.shape} and {y_pred.shape}.")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}.")
+    n, p = len(y_true), float(np.mean(y_true == y_pred))
+    z = norm.ppf((1 + confidence) / 2)
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    return Estimate(p, float(max(0.0, centre - half)), float(min(1.0, centre + half)), confidence)
+
+
+def compare_with_published(estimate: Estimate, published: dict[str, float]) -> dict[str, str]:
+    """Where a result's confidence interval lies relative to each published number.
+
+    Returns, per published model: ``"above"`` (the whole interval lies above its number),
+    ``"below"`` (the whole interval lies below it) or ``"overlaps"`` (its number lies inside the
+    interval: this test set cannot tell the two apart). Only meaningful on the same test split.
+    """
+    if not isinstance(estimate, Estimate):
+        raise TypeError(f"estimate must be an Estimate (a value with its interval), got {type(estimate).__name__}.")
+    return {
+        model: "above" if estimate.low > value else "below" if estimate.high < value else "overlaps"
+        for model, value in published.items()
+    }
+
+
 def class_weights(y: np.ndarray, n_classes: int | None = None) -> dict[int, float]:
     """Keras ``class_weight`` that make every class count as much in the loss: n / (k * n_c).
 
