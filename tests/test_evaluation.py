@@ -221,25 +221,27 @@ def test_plot_heatmap_grid_has_one_row_per_image_and_one_column_per_method():
         plot_heatmap_grid(images, {"lime": np.ones((2, 28, 28))})
 
 
-def test_threshold_for_balanced_accuracy_separates_separable_scores():
+def test_balanced_threshold_separates_separable_scores():
     y = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1])  # prevalence 0.7: accuracy would favour "positive"
     score = np.array([0.1, 0.2, 0.6, 0.65, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99])
-    threshold = ev.threshold_for_balanced_accuracy(y, score)
+    threshold = ev.balanced_threshold(y, score)
     assert 0.6 < threshold <= 0.65  # between the last negative and the first positive
     predicted = (score >= threshold).astype(int)
     assert ev.sensitivity(y, predicted) == 1 and ev.specificity(y, predicted) == 1
     with pytest.raises(ValueError, match="both classes"):
-        ev.threshold_for_balanced_accuracy(np.ones(4, int), np.linspace(0, 1, 4))
+        ev.balanced_threshold(np.ones(4, int), np.linspace(0, 1, 4))
 
 
-def test_threshold_for_balanced_accuracy_ignores_prevalence():
+def test_balanced_threshold_equals_sensitivity_and_specificity_whatever_the_prevalence():
     rng = np.random.default_rng(0)
     y = np.r_[np.zeros(200, int), np.ones(200, int)]
-    score = np.clip(np.r_[rng.normal(0.35, 0.1, 200), rng.normal(0.65, 0.1, 200)], 0, 1)
-    balanced = ev.threshold_for_balanced_accuracy(y, score)
+    score = np.clip(np.r_[rng.normal(0.35, 0.1, 200), rng.normal(0.55, 0.1, 200)], 0, 1)
     keep = np.r_[np.arange(200), 200 + np.arange(0, 200, 4)]  # a quarter of the positives only
-    rare = ev.threshold_for_balanced_accuracy(y[keep], score[keep])
-    assert abs(balanced - 0.5) < 0.06 and abs(rare - 0.5) < 0.08
+    for labels, scores in ((y, score), (y[keep], score[keep])):
+        threshold = ev.balanced_threshold(labels, scores)
+        predicted = (scores >= threshold).astype(int)
+        assert abs(ev.sensitivity(labels, predicted) - ev.specificity(labels, predicted)) < 0.03
+        assert abs(threshold - 0.45) < 0.04  # midway between the two classes, not pulled by the mix
 
 
 def test_accuracy_interval_is_the_wilson_interval():

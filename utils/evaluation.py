@@ -234,13 +234,16 @@ def threshold_for_sensitivity(y_true: np.ndarray, y_score: np.ndarray, target: f
     return float(positive_scores[needed - 1])
 
 
-def threshold_for_balanced_accuracy(y_true: np.ndarray, y_score: np.ndarray) -> float:
-    """The threshold that maximises sensitivity + specificity on ``(y_true, y_score)`` (Youden's J).
+def balanced_threshold(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """The threshold at which sensitivity equals specificity on ``(y_true, y_score)``, as near as
+    the data allow (the equal-error point of the ROC curve).
 
-    Unlike the threshold of best accuracy, it does not depend on how common the positive class is in
-    the data it is chosen on, so it carries over to a test set with another prevalence. Choose it on
-    the validation set. Of equally good thresholds, the middle one between two neighbouring scores
-    is returned, so it does not sit exactly on a validation image's score.
+    Neither number depends on how common the positive class is, so a threshold chosen this way on
+    the validation set carries over to a test set with another prevalence, where the threshold of
+    best accuracy would not. It is also stable: on a nearly separable validation set, the maximum
+    of sensitivity + specificity (Youden's J) lies on a long flat stretch and can fall anywhere on
+    it, while the point where the two are equal moves little. The threshold returned lies halfway
+    between two neighbouring scores, so it does not sit exactly on a validation image's score.
     """
     y_true, y_score = _check_pair(y_true, y_score, "y_score")
     if len(np.unique(y_true)) < 2:
@@ -248,10 +251,10 @@ def threshold_for_balanced_accuracy(y_true: np.ndarray, y_score: np.ndarray) -> 
     from sklearn.metrics import roc_curve
 
     fpr, tpr, thresholds = roc_curve(y_true, y_score, drop_intermediate=False)  # one per distinct score
-    best = int(np.argmax(tpr - fpr))
+    best = int(np.argmin(np.abs(tpr - (1 - fpr))))
     if best == 0:  # sklearn's first threshold is +inf: nobody is called positive
         return 1.0
-    below = thresholds[best + 1] if best + 1 < len(thresholds) else thresholds[best]
+    below = thresholds[best + 1] if best + 1 < len(thresholds) else 0.0
     return float(np.clip((thresholds[best] + below) / 2, 0.0, 1.0))
 
 
