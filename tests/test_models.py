@@ -1,13 +1,10 @@
-"""The course CNN (utils.models, notebook 03) and the NumPy convolution (utils.convolution)."""
-
-import warnings
+"""The CNN builders (utils.models, notebook 03) and the NumPy convolution (utils.convolution)."""
 
 import keras
 import numpy as np
 import pytest
 
-from utils import data, models
-from utils.config import settings
+from utils import models
 from utils.convolution import KERNELS, convolve2d
 
 
@@ -151,122 +148,3 @@ def test_builders_reject_bad_class_counts():
     for build in (models.build_mnist_cnn, models.build_gap_cnn):
         with pytest.raises(ValueError, match="n_classes"):
             build(n_classes=1)
-
-
-# --- training and the cache ------------------------------------------------------------------
-
-def _tiny_model() -> keras.Model:
-    inputs = keras.Input(shape=(6, 6, 1))
-    x = keras.layers.Flatten()(inputs)
-    x = keras.layers.Dense(3, name="logits")(x)
-    return keras.Model(inputs, keras.layers.Activation("softmax", name="probabilities")(x), name="tiny")
-
-
-def _tiny_data(n=60, seed=0):
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % 3
-    x = rng.random((n, 6, 6, 1)).astype("float32") * 0.3
-    x[np.arange(n), y, y, 0] += 1.0  # a class-specific bright pixel: learnable
-    return x, y
-
-
-def test_train_or_load_trains_once_then_loads(course_env, capsys):
-    x, y = _tiny_data()
-    model, history = models.train_or_load(_tiny_model, x, y, epochs=3, batch_size=16, verbose=0)
-    assert "Training tiny" in capsys.readouterr().out
-    assert set(history) >= {"loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds"}
-    assert len(history["loss"]) == len(history["epoch_seconds"]) == 3
-    assert list((settings().cache_dir / "models").glob("tiny-*.weights.h5"))
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)  # learners see warnings: loading must not warn
-        again, history_again = models.train_or_load(_tiny_model, x, y, epochs=3, batch_size=16, verbose=0)
-    assert "Loaded the trained tiny" in capsys.readouterr().out
-    assert history_again == history
-    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
-
-
-def test_train_or_load_retrains_when_epochs_or_data_change(course_env, capsys):
-    x, y = _tiny_data()
-    models.train_or_load(_tiny_model, x, y, epochs=2, batch_size=16, verbose=0)
-    capsys.readouterr()
-    models.train_or_load(_tiny_model, x, y, epochs=3, batch_size=16, verbose=0)
-    assert "Training" in capsys.readouterr().out
-    x_other, y_other = _tiny_data(seed=1)
-    models.train_or_load(_tiny_model, x_other, y_other, epochs=3, batch_size=16, verbose=0)
-    assert "Training" in capsys.readouterr().out
-
-
-def test_train_or_load_with_a_validation_set_and_class_weights(course_env, capsys):
-    x, y = _tiny_data()
-    x_val, y_val = _tiny_data(n=12, seed=1)
-    _, history = models.train_or_load(_tiny_model, x, y, epochs=2, batch_size=16, verbose=0,
-                                      validation_data=(x_val, y_val))
-    assert len(history["val_loss"]) == 2 and "validated on 12 separate images" in capsys.readouterr().out
-    models.train_or_load(_tiny_model, x, y, epochs=2, batch_size=16, verbose=0, validation_data=(x_val, y_val),
-                         class_weight={0: 1.0, 1: 2.0, 2: 1.0})
-    assert "Training" in capsys.readouterr().out  # other class weights: another cache entry
-    models.train_or_load(_tiny_model, x, y, epochs=2, batch_size=16, verbose=0, validation_data=(x_val, y_val))
-    assert "Loaded" in capsys.readouterr().out
-    with pytest.raises(ValueError, match="validation_data"):
-        models.train_or_load(_tiny_model, x, y, epochs=1, validation_data=(x_val, y_val[:-1]))
-    with pytest.raises(TypeError, match="class_weight"):
-        models.train_or_load(_tiny_model, x, y, epochs=1, class_weight=[1.0, 2.0, 1.0])
-
-
-def test_train_or_load_rejects_bad_input(course_env):
-    x, y = _tiny_data()
-    with pytest.raises(ValueError, match="epochs"):
-        models.train_or_load(_tiny_model, x, y, epochs=0)
-    with pytest.raises(ValueError, match="same length"):
-        models.train_or_load(_tiny_model, x, y[:-1], epochs=1)
-    with pytest.raises(TypeError, match="build_fn"):
-        models.train_or_load(_tiny_model(), x, y, epochs=1)
-
-
-def _fake_dataset(n_train=40, n_test=10):
-    rng = np.random.default_rng(0)
-    return data.Dataset(
-        "mnist", rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8), np.arange(n_train) % 10,
-        rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8), np.arange(n_test) % 10,
-        data.CLASS_NAMES["mnist"], "fake",
-    )
-
-
-def test_budget_differs_by_mode(course_env):
-    full = models.cnn_budget()
-    course_env.setenv("COURSE_FAST", "1")
-    fast = models.cnn_budget()
-    assert fast.epochs < full.epochs and full.n_train is None and fast.n_train is not None
-
-
-def test_course_cnn_shares_the_cache_of_notebook_03(course_env, capsys):
-    course_env.setenv("COURSE_FAST", "1")
-    dataset = _fake_dataset()
-    model = models.course_cnn(dataset)
-    assert "Training mnist_cnn" in capsys.readouterr().out
-    assert model.get_layer("features").output.shape == (None, 128)
-    # notebook 03 trains with the same call, so it finds course_cnn's model (and vice versa)
-    budget = models.cnn_budget()
-    x_train, y_train = models.cnn_training_set(dataset)
-    models.train_or_load(models.build_mnist_cnn, x_train, y_train, epochs=budget.epochs,
-                         batch_size=budget.batch_size, patience=budget.patience)
-    assert "Loaded the trained mnist_cnn" in capsys.readouterr().out
-
-
-def test_course_cnn_gap_variant_and_bad_variant(course_env, capsys):
-    course_env.setenv("COURSE_FAST", "1")
-    model = models.course_cnn(_fake_dataset(), "gap")
-    assert model.get_layer("last_conv").output.shape == (None, 7, 7, 64)
-    with pytest.raises(ValueError, match="variant"):
-        models.course_cnn(_fake_dataset(), "resnet")
-    with pytest.raises(TypeError, match="Dataset"):
-        models.cnn_training_set(np.zeros((3, 28, 28)))
-
-
-def test_cnn_training_set_caps_the_training_images_in_fast_mode(course_env):
-    course_env.setenv("COURSE_FAST", "1")
-    n_train = models.cnn_budget().n_train
-    x, y = models.cnn_training_set(_fake_dataset(n_train=n_train + 50))
-    assert x.shape == (n_train, 28, 28, 1) and x.dtype == np.float32
-    assert np.bincount(y).tolist() == [n_train // 10] * 10

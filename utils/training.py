@@ -1,0 +1,222 @@
+"""Training the course's CNNs: ``train_or_load`` caches the trained weights under a fingerprint of
+the architecture, data and settings, and ``course_cnn`` gives notebooks 03, 04 and 05 one shared model
+trained with one budget (``cnn_budget``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from utils.config import by_mode, cache_path
+from utils.data import Dataset, stratified_subset
+from utils.models import SEED, build_gap_cnn, build_mnist_cnn, to_model_input
+
+CNN_VARIANTS = ("features", "gap")
+
+
+@dataclass(frozen=True)
+class CNNBudget:
+    """How much the course CNN trains: the one place notebooks 03, 04 and 05 take it from."""
+
+    epochs: int  # at most; early stopping may end training sooner
+    batch_size: int
+    n_train: int | None  # training images used at most (None: all of them)
+    patience: int  # epochs without a better validation loss before training stops
+
+
+def cnn_budget() -> CNNBudget:
+    """The training budget of the course CNN in the current mode (``by_mode``)."""
+    return CNNBudget(
+        epochs=by_mode(full=15, fast=4),
+        batch_size=32,  # many small steps: converges in fewer epochs than 128 at the same cost
+        n_train=by_mode(full=None, fast=4000),
+        patience=3,
+    )
+
+
+def _architecture(model: keras.Model) -> str:
+    """``model.to_json()`` with every layer's name replaced by its position, so that the names
+    Keras numbers automatically (``dense_3``, ``functional_7``) do not change the cache key."""
+    positions = {layer.name: f"layer{i}" for i, layer in enumerate(model.layers)}
+    positions[model.name] = "model"
+
+    def rename(node):
+        if isinstance(node, dict):
+            return {key: rename(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [rename(value) for value in node]
+        return positions.get(node, node) if isinstance(node, str) else node
+
+    return json.dumps(rename(json.loads(model.to_json())), sort_keys=True)
+
+
+def _fingerprint(model: keras.Model, arrays: list[np.ndarray], settings: dict) -> str:
+    """A short hash of the architecture, the data (training, and validation if any) and the training settings."""
+    digest = hashlib.sha256(_architecture(model).encode())
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.tobytes())
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+class _EpochClock(keras.callbacks.Callback):
+    """Records how many seconds each epoch took."""
+
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+def train_or_load(
+    build_fn: Callable[[], keras.Model],
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int = 128,
+    validation_split: float = 0.1,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    class_weight: dict[int, float] | None = None,
+    patience: int = 3,
+    learning_rate: float = 1e-3,
+    name: str | None = None,
+    seed: int = SEED,
+    verbose: int = 2,
+) -> tuple[keras.Model, dict | None]:
+    """Train a classifier with early stopping, or load its weights if it was trained before.
+
+    The trained weights are cached in ``cache_path("models", ...)`` under a key made of the
+    architecture (``model.to_json()``), a hash of the training (and validation) data and the
+    training settings (epochs, batch size, class weights, ...), so a second call with the same
+    inputs loads in a second.
+    Seeds are set (``keras.utils.set_random_seed(seed)``) before building, so training repeats.
+
+    Args:
+        build_fn: called without arguments; returns an uncompiled Keras model whose output is
+            softmax probabilities (e.g. ``build_mnist_cnn`` or ``functools.partial(...)``).
+        x_train: model inputs, e.g. from :func:`to_model_input`.
+        y_train: integer class labels, shape (N,).
+        epochs: the most epochs to train; training stops earlier when the validation loss has
+            not improved for ``patience`` epochs, and the best weights are kept.
+        validation_split: the fraction of the training data (its end) held out for validation.
+        validation_data: ``(x_val, y_val)``, a separate validation set (e.g. an official split);
+            when given, it is used instead of ``validation_split`` and all of ``x_train`` trains.
+        class_weight: Keras' ``class_weight``, e.g. from ``utils.evaluation.class_weights``: how much
+            each class counts in the loss.
+        name: the name of the cache files (default: the model's name).
+
+    Returns:
+        The compiled model and its training history (per-epoch ``loss``, ``accuracy``,
+        ``val_loss``, ``val_accuracy`` and ``epoch_seconds``), which is also cached and returned
+        when the model is loaded; None if the cache lacks it.
+    """
+    if isinstance(build_fn, keras.Model) or not callable(build_fn):
+        raise TypeError(f"build_fn must be a function that returns a Keras model, got {build_fn!r}.")
+    x_train, y_train = np.asarray(x_train), np.asarray(y_train)
+    if len(x_train) != len(y_train) or y_train.ndim != 1:
+        raise ValueError("x_train and y_train must have the same length and y_train shape (N,), "
+                         f"got {x_train.shape} and {y_train.shape}.")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a whole number of at least 1, got {epochs!r}.")
+    if not 0 < validation_split < 1:
+        raise ValueError(f"validation_split must be between 0 and 1, got {validation_split!r}.")
+    data = [x_train, y_train]
+    if validation_data is not None:
+        if len(validation_data) != 2 or len(validation_data[0]) != len(validation_data[1]):
+            raise ValueError("validation_data must be a pair (x_val, y_val) of the same length.")
+        data += [np.asarray(array) for array in validation_data]
+    if class_weight is not None and not isinstance(class_weight, dict):
+        raise TypeError(f"class_weight must be a dict class -> weight, got {type(class_weight).__name__}.")
+
+    keras.utils.set_random_seed(seed)
+    model = build_fn()
+    training = dict(epochs=int(epochs), batch_size=int(batch_size), validation_split=validation_split,
+                    patience=int(patience), learning_rate=learning_rate, seed=int(seed))
+    if validation_data is not None:
+        training["validation_split"] = "validation_data"
+    if class_weight is not None:
+        training["class_weight"] = {str(c): float(w) for c, w in class_weight.items()}
+    key = _fingerprint(model, data, training)  # before compiling: the optimizer's name varies
+    name = name or re.sub(r"_\d+$", "", model.name)  # "functional_7" -> "functional"
+    weights_file = cache_path("models", f"{name}-{key}.weights.h5")
+    history_file = weights_file.with_name(f"{name}-{key}.history.json")
+    cached = weights_file.is_file()
+    if cached:  # before compiling, so Keras does not warn about the optimizer's saved state
+        model.load_weights(weights_file)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    if cached:
+        history = json.loads(history_file.read_text()) if history_file.is_file() else None
+        print(f"Loaded the trained {model.name} from the cache ({weights_file.name}); no training needed.")
+        return model, history
+
+    held_out = (f"validated on {len(validation_data[0]):,} separate images" if validation_data is not None
+                else f"of which {validation_split:.0%} for validation")
+    print(f"Training {model.name} on {len(x_train):,} images ({held_out}) for at most {epochs} epochs...")
+    stop_early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                               restore_best_weights=True)
+    clock = _EpochClock()
+    validation = ({"validation_data": tuple(data[2:])} if validation_data is not None
+                  else {"validation_split": validation_split})
+    fit = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, class_weight=class_weight,
+                    callbacks=[stop_early, clock], verbose=verbose, **validation)
+    history = {metric: [float(v) for v in values] for metric, values in fit.history.items()}
+    history["epoch_seconds"] = clock.seconds
+    seconds = sum(clock.seconds)
+    best_epoch = int(np.argmin(history["val_loss"])) + 1
+    model.save_weights(weights_file)
+    history_file.write_text(json.dumps(history))
+    print(f"Trained {model.name} for {len(history['loss'])} epochs in {seconds:.0f} s; kept the weights of "
+          f"epoch {best_epoch} (lowest validation loss); cached as {weights_file.name}.")
+    return model, history
+
+
+def cnn_training_set(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """The images (as model inputs) and labels the course CNN trains on: ``dataset``'s
+    training split, cut to ``cnn_budget().n_train`` images (a stratified subset) in fast mode."""
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset must be a utils.data.Dataset, got {type(dataset).__name__}.")
+    n_train = cnn_budget().n_train
+    x, y = dataset.x_train, dataset.y_train
+    if n_train is not None and n_train < len(y):
+        x, y = stratified_subset(x, y, n_train, seed=SEED)
+    return to_model_input(x), y
+
+
+def course_cnn(dataset: Dataset, variant: str = "features") -> keras.Model:
+    """The course's trained CNN for ``dataset``: trained once, then loaded from the cache.
+
+    Uses exactly the data and budget notebook 03 uses (:func:`cnn_training_set`,
+    :func:`cnn_budget`), so notebooks 04 and 05 reuse the model notebook 03 trained.
+
+    Args:
+        dataset: as returned by ``utils.data.load_dataset()``.
+        variant: ``"features"`` for :func:`build_mnist_cnn`, ``"gap"`` for :func:`build_gap_cnn`.
+    """
+    builders = {"features": build_mnist_cnn, "gap": build_gap_cnn}
+    if variant not in builders:
+        raise ValueError(f"variant must be one of {CNN_VARIANTS}, got {variant!r}.")
+    x_train, y_train = cnn_training_set(dataset)
+    budget = cnn_budget()
+    build = functools.partial(builders[variant], n_classes=len(dataset.class_names),
+                              input_shape=x_train.shape[1:])
+    model, _ = train_or_load(build, x_train, y_train, epochs=budget.epochs,
+                             batch_size=budget.batch_size, patience=budget.patience)
+    return model

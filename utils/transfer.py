@@ -1,0 +1,437 @@
+"""Transfer learning (notebooks 04 and 06): InceptionV3 with its ImageNet weights (or random ones,
+with a notice), a ``tf.data`` input pipeline, cached feature extraction, a new head and fine-tuning,
+and a transfer experiment without ImageNet (a CNN pre-trained on some classes learns the others).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from utils.config import cache_path, keras_home, network_allowed
+from utils.models import SEED, _check_classes, build_mnist_cnn, to_model_input
+from utils.training import train_or_load
+
+INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+INCEPTION_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+                         + INCEPTION_WEIGHTS_FILE)
+INCEPTION_WEIGHTS_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"
+INCEPTION_MIN_SIZE = 75  # the smallest input InceptionV3 accepts
+INCEPTION_TOP_BLOCKS = "mixed8"  # fine-tuning unfreezes the layers after it: blocks mixed9 and mixed10
+
+
+def keras_weights_path() -> Path:
+    """Where Keras keeps the InceptionV3 ImageNet weights: ``$KERAS_HOME/models`` (``~/.keras/models``)."""
+    return keras_home() / "models" / INCEPTION_WEIGHTS_FILE
+
+
+def _find_imagenet_weights() -> tuple[Path | None, str]:
+    """The ImageNet weight file (Keras' cache first, then Keras' download) and how it was found,
+    or None and why it could not be had."""
+    cached = keras_weights_path()
+    if cached.is_file():
+        return cached, f"Keras' cache ({cached})"
+    if not network_allowed():
+        return None, f"offline (COURSE_OFFLINE=1) and not in Keras' cache ({cached})"
+    try:
+        path = keras.utils.get_file(INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_URL, cache_subdir="models",
+                                    cache_dir=str(keras_home()), file_hash=INCEPTION_WEIGHTS_MD5)
+    except Exception as error:  # no network, proxy, server error...: each is reported
+        return None, f"the download from {INCEPTION_WEIGHTS_URL} failed ({str(error).splitlines()[0][:160]})"
+    return Path(path), "Keras' download"
+
+
+def imagenet_weights_available() -> bool:
+    """True if InceptionV3's ImageNet weights can be had: in Keras' cache, or downloaded now
+    (when ``COURSE_OFFLINE`` allows it)."""
+    return _find_imagenet_weights()[0] is not None
+
+
+def _random_weights_notice(reason: str) -> str:
+    bar = "!" * 100
+    return (f"{bar}\n"
+            "!!  NOTICE: InceptionV3 has RANDOM weights, not ImageNet weights; weights source: none.\n"
+            f"!!  Why: {reason}.\n"
+            "!!  Every transfer-learning number computed with this network is MEANINGLESS as a measure of\n"
+            "!!  ImageNet transfer: it shows what a random, untrained InceptionV3 does.\n"
+            f"!!  Fix: copy {INCEPTION_WEIGHTS_FILE}\n"
+            f"!!  into {keras_weights_path().parent} (see the README), or run with network access.\n"
+            f"{bar}")
+
+
+def build_inception_backbone(
+    input_size: int = INCEPTION_MIN_SIZE, *, seed: int = SEED
+) -> tuple[keras.Model, str]:
+    """InceptionV3 without its ImageNet classifier (``include_top=False``), average-pooled to
+    2,048 features per image, with ImageNet weights when they can be had.
+
+    The weights come from Keras' cache, else from Keras' download (unless ``COURSE_OFFLINE=1``).
+    When neither works, the network keeps random weights (seeded with ``seed`` through
+    ``keras.utils.set_random_seed``, so they repeat) and a prominent notice is printed.
+
+    Args:
+        input_size: the height and width of the input images, at least 75.
+
+    Returns:
+        The model, input shape ``(input_size, input_size, 3)``, output shape ``(None, 2048)``,
+        and ``"imagenet"`` or ``"random"``: the weights in use.
+    """
+    _check_size(input_size)
+    keras.utils.set_random_seed(seed)
+    backbone = keras.applications.InceptionV3(include_top=False, weights=None, pooling="avg",
+                                              input_shape=(input_size, input_size, 3))
+    path, how = _find_imagenet_weights()
+    if path is not None:
+        try:
+            backbone.load_weights(path)
+        except Exception as error:  # a truncated or foreign file
+            how = f"{path} could not be loaded ({str(error).splitlines()[0][:160]})"
+        else:
+            print(f"InceptionV3 ({input_size}x{input_size} input): ImageNet weights; source: {how}.")
+            return backbone, "imagenet"
+    print(_random_weights_notice(how))
+    return backbone, "random"
+
+
+def _check_size(size: int) -> None:
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < INCEPTION_MIN_SIZE:
+        raise ValueError(f"size must be a whole number of at least {INCEPTION_MIN_SIZE} pixels "
+                         f"(InceptionV3's smallest input), got {size!r}.")
+
+
+def _check_images(images: np.ndarray) -> np.ndarray:
+    """Grayscale or RGB images as uint8 (0-255) or float32 (0-255), shape (N, H, W, C)."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3) or len(images) == 0:
+        raise ValueError("images must have shape (N, H, W), (N, H, W, 1) or (N, H, W, 3) with N > 0, "
+                         f"got {np.shape(images)}.")
+    if np.issubdtype(images.dtype, np.integer):
+        if images.min() < 0 or images.max() > 255:
+            raise ValueError(f"integer images must hold values 0-255, got {images.min()} to {images.max()}.")
+        return images.astype(np.uint8, copy=False)
+    if np.issubdtype(images.dtype, np.floating):
+        if images.min() < 0 or images.max() > 1:
+            raise ValueError("float images must hold values in [0, 1] (as to_model_input returns), "
+                             f"got {images.min()} to {images.max()}.")
+        return (images * np.float32(255)).astype(np.float32)
+    raise TypeError(f"images must hold integers or floats, got dtype {images.dtype}.")
+
+
+def _inception_preprocess(images: tf.Tensor, size: int) -> tf.Tensor:
+    """In-graph: a batch of 0-255 images (N, H, W, 1 or 3) -> (N, size, size, 3) in [-1, 1]."""
+    images = tf.image.resize(tf.cast(images, tf.float32), (size, size))  # bilinear
+    if images.shape[-1] == 1:
+        images = tf.image.grayscale_to_rgb(images)
+    return keras.applications.inception_v3.preprocess_input(images)
+
+
+def to_inception_input(
+    images: np.ndarray,
+    size: int = INCEPTION_MIN_SIZE,
+    batch_size: int = 128,
+    *,
+    labels: np.ndarray | None = None,
+    shuffle_seed: int | None = None,
+) -> tf.data.Dataset:
+    """A ``tf.data`` pipeline that turns small grayscale images into InceptionV3 inputs.
+
+    Each batch is resized to ``size x size`` (bilinear, inside TensorFlow's graph), copied to
+    three channels and scaled by ``keras.applications.inception_v3.preprocess_input`` to [-1, 1].
+
+    Args:
+        images: (N, H, W) or (N, H, W, C) with C = 1 or 3; uint8 0-255, or floats in [0, 1].
+        size: the output height and width, at least 75.
+        batch_size: images per batch.
+        labels: integer labels (N,); if given, the pipeline yields ``(images, labels)`` pairs,
+            ready for ``model.fit``.
+        shuffle_seed: if given, the order is shuffled (anew each epoch) with this seed.
+    """
+    images = _check_images(images)
+    _check_size(size)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number of at least 1, got {batch_size!r}.")
+    if labels is not None and np.shape(labels) != (len(images),):
+        raise ValueError(f"labels must have shape ({len(images)},), one per image, got {np.shape(labels)}.")
+    data = images if labels is None else (images, np.asarray(labels))
+    pipeline = tf.data.Dataset.from_tensor_slices(data)
+    if shuffle_seed is not None:
+        pipeline = pipeline.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=True)
+    pipeline = pipeline.batch(batch_size)
+    if labels is None:
+        pipeline = pipeline.map(lambda x: _inception_preprocess(x, size), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        pipeline = pipeline.map(lambda x, y: (_inception_preprocess(x, size), y),
+                                num_parallel_calls=tf.data.AUTOTUNE)
+    return pipeline.prefetch(tf.data.AUTOTUNE)
+
+
+def inception_images(images: np.ndarray, size: int = INCEPTION_MIN_SIZE) -> np.ndarray:
+    """The InceptionV3 inputs of a few ``images`` as one array (N, size, size, 3) in [-1, 1]:
+    what :func:`to_inception_input` feeds the network, e.g. to look at or to explain."""
+    return np.concatenate(list(to_inception_input(images, size).as_numpy_iterator()))
+
+
+def _weights_fingerprint(model: keras.Model) -> str:
+    """A short hash of all the weights of a model (their shapes and values), in layer order.
+    Layer names are left out: Keras numbers them anew each time a model is built."""
+    digest = hashlib.sha256(f"{model.input_shape}{model.output_shape}".encode())
+    for weights in model.get_weights():
+        digest.update(f"{weights.shape}".encode())
+        digest.update(np.ascontiguousarray(weights).tobytes())
+    return digest.hexdigest()[:12]
+
+
+def _data_fingerprint(images: np.ndarray) -> str:
+    images = np.ascontiguousarray(images)
+    digest = hashlib.sha256(f"{images.dtype}{images.shape}".encode())
+    digest.update(images.tobytes())
+    return digest.hexdigest()[:12]
+
+
+def extract_features(
+    backbone: keras.Model,
+    images: np.ndarray,
+    *,
+    size: int | None = None,
+    batch_size: int = 128,
+    cache_key: str | None = "inception",
+) -> np.ndarray:
+    """Run ``images`` through ``backbone`` and return its output: InceptionV3's deep features.
+
+    A progress bar shows the work. The result is cached in ``cache_path("features", ...)``
+    under ``cache_key`` plus hashes of the images, the input size and the backbone's weights,
+    so a second call with the same inputs loads the file instead of computing.
+
+    Args:
+        backbone: e.g. from :func:`build_inception_backbone`; its output is (N, n_features).
+        images: as for :func:`to_inception_input`.
+        size: the input size; by default the backbone's (a different one is a ValueError).
+        cache_key: a readable prefix of the cache file's name; None turns the cache off.
+
+    Returns:
+        float32 array (N, n_features), e.g. (N, 2048).
+    """
+    if not isinstance(backbone, keras.Model):
+        raise TypeError(f"backbone must be a Keras model, got {type(backbone).__name__}.")
+    model_size = backbone.input_shape[1]
+    size = model_size if size is None else size
+    if model_size is not None and size != model_size:
+        raise ValueError(f"size must match the backbone's input size {model_size}, got {size!r}.")
+    pipeline = to_inception_input(images, size, batch_size)
+    n_images = len(images)
+
+    cache_file = None
+    if cache_key is not None:
+        key = f"weights_{_weights_fingerprint(backbone)}-data_{_data_fingerprint(images)}"
+        cache_file = cache_path("features", f"{cache_key}-{size}px-{key}.npy")
+        if cache_file.is_file():
+            print(f"Loaded the features of {n_images:,} images from the cache ({cache_file.name}).")
+            return np.load(cache_file)
+
+    print(f"Extracting {backbone.output_shape[-1]:,} features from each of {n_images:,} images "
+          f"at {size}x{size} pixels...")
+    progress = keras.utils.Progbar(n_images, unit_name="image")
+    start = time.perf_counter()
+    batches = []
+    for batch in pipeline:
+        batches.append(np.asarray(backbone.predict_on_batch(batch), dtype=np.float32))
+        progress.add(len(batches[-1]))
+    features = np.concatenate(batches)
+    seconds = time.perf_counter() - start
+    print(f"Done in {seconds:.0f} s ({1000 * seconds / n_images:.1f} ms per image).")
+    if cache_file is not None:
+        np.save(cache_file, features)
+    return features
+
+
+def build_transfer_model(
+    backbone: keras.Model, n_classes: int, *, dropout: float = 0.2
+) -> tuple[keras.Model, keras.Model]:
+    """Put a new classification head on a frozen backbone.
+
+    The backbone is frozen (``trainable = False``), so all its layers, batch normalisation
+    included, run in inference mode; :func:`unfreeze_top_blocks` later unfreezes some of them
+    for fine-tuning. It is also called with ``training=False``, the usual Keras idiom.
+
+    Returns:
+        ``(model, head)``: ``model`` maps images to class probabilities; ``head`` is its new
+        part alone (Dropout -> Dense ``logits`` -> softmax), which maps the backbone's features to
+        probabilities and shares its weights with ``model``. Because the frozen backbone's output
+        never changes, training ``head`` on extracted features trains ``model``'s head.
+    """
+    _check_classes(n_classes)
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
+    backbone.trainable = False
+    features = keras.Input(shape=backbone.output_shape[1:], name="features")
+    x = keras.layers.Dropout(dropout, name="dropout")(features)
+    x = keras.layers.Dense(n_classes, name="logits")(x)
+    head = keras.Model(features, keras.layers.Activation("softmax", name="probabilities")(x), name="head")
+    inputs = keras.Input(shape=backbone.input_shape[1:], name="image")
+    model = keras.Model(inputs, head(backbone(inputs, training=False)), name="inception_transfer")
+    return model, head
+
+
+def unfreeze_top_blocks(backbone: keras.Model, after_layer: str = INCEPTION_TOP_BLOCKS) -> int:
+    """Make the layers of ``backbone`` after ``after_layer`` trainable (by default InceptionV3's
+    top two Inception blocks, ``mixed9`` and ``mixed10``), keep the others frozen.
+
+    Batch-normalisation layers stay frozen everywhere, so they keep normalising with their
+    ImageNet statistics: in Keras 3 a frozen ``BatchNormalization`` layer runs in inference mode,
+    also inside ``fit``. (Calling the backbone with ``training=False`` is not enough in Keras 3:
+    ``fit`` calls the outer model with ``training=True``, which overrides it; keras-team/keras#20285.)
+
+    Recompile the model afterwards (with a low learning rate) for the change to take effect.
+
+    Returns:
+        The number of layers made trainable.
+    """
+    names = [layer.name for layer in backbone.layers]
+    if after_layer not in names:
+        raise ValueError(f"after_layer must name a layer of the backbone (e.g. 'mixed8'), "
+                         f"got {after_layer!r}.")
+    cut = names.index(after_layer) + 1
+    backbone.trainable = True
+    for i, layer in enumerate(backbone.layers):
+        layer.trainable = i >= cut and not isinstance(layer, keras.layers.BatchNormalization)
+    return sum(layer.trainable for layer in backbone.layers)
+
+
+@dataclass(frozen=True)
+class FewShotResult:
+    """Test accuracies of :func:`few_shot_transfer_experiment`, one row per repeat."""
+
+    labels_per_class: np.ndarray  # (K,) labelled training images per target class
+    pretrained: np.ndarray  # (repeats, K) frozen pre-trained base + new head
+    scratch: np.ndarray  # (repeats, K) the same network trained from scratch
+    source_classes: tuple[int, ...]
+    target_classes: tuple[int, ...]
+    source_accuracy: float  # the pre-trained network on test images of the source classes
+
+
+def _fit_steps(model: keras.Model, x: np.ndarray, y: np.ndarray, *, steps: int, batch_size: int,
+               learning_rate: float, seed: int) -> keras.Model:
+    """Train ``model`` for exactly ``steps`` mini-batches drawn from (x, y), reshuffled each pass."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
+    batches = (tf.data.Dataset.from_tensor_slices((x, y))
+               .shuffle(len(x), seed=seed, reshuffle_each_iteration=True).repeat().batch(batch_size))
+    model.fit(batches, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
+    return model
+
+
+def _accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
+    probabilities = np.concatenate([model(x[i:i + 512], training=False) for i in range(0, len(x), 512)])
+    return float(np.mean(probabilities.argmax(axis=1) == y))
+
+
+def _new_head(base: keras.Model, n_classes: int) -> keras.Model:
+    """``base`` (frozen) followed by a fresh copy of the course CNN's dense classifier."""
+    inputs = keras.Input(shape=base.input_shape[1:], name="image")
+    x = keras.layers.Dense(128, activation="relu", name="features")(base(inputs, training=False))
+    x = keras.layers.Dropout(0.5, name="dropout")(x)
+    x = keras.layers.Dense(n_classes, name="logits")(x)
+    outputs = keras.layers.Activation("softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="pretrained_base_new_head")
+
+
+def few_shot_transfer_experiment(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    *,
+    source_classes: tuple[int, ...] = (0, 1, 2, 3, 4),
+    labels_per_class: tuple[int, ...] = (10, 50, 200),
+    repeats: int = 1,
+    pretrain_epochs: int = 10,
+    steps: int = 100,
+    min_epochs: int = 10,
+    batch_size: int = 32,
+    learning_rate: float = 1e-3,
+    seed: int = SEED,
+) -> FewShotResult:
+    """Transfer without ImageNet: does a CNN pre-trained on some classes help to learn others
+    from a handful of labelled examples?
+
+    1. Pre-train the course CNN (:func:`build_mnist_cnn`) on all training images of
+       ``source_classes`` (cached, through :func:`train_or_load`).
+    2. For the other classes (the targets) and each n in ``labels_per_class``, draw n labelled
+       training images per target class and train two networks on them for ``steps`` mini-batches
+       of ``batch_size`` (or more, to pass over the images at least ``min_epochs`` times):
+       the pre-trained convolution blocks (up to ``flatten``), frozen, with a new dense
+       classifier (``features`` -> dropout -> ``logits``, as in :func:`build_mnist_cnn`); and the
+       same architecture from scratch (random weights, all trainable).
+    3. Measure both on all test images of the target classes.
+
+    The draws are nested (the 10 images per class are among the 50, ...) and differ between
+    repeats; the seed fixes everything, so a call repeats its numbers.
+
+    Args:
+        x_train, y_train, x_test, y_test: images (N, 28, 28) and integer labels, e.g. a Dataset's.
+        source_classes: the classes to pre-train on; all other classes are the targets.
+        labels_per_class: the numbers of labelled images per target class to try.
+        repeats: how many independent draws of the labelled images.
+        pretrain_epochs: the most epochs of pre-training (early stopping may stop it sooner).
+    """
+    x_train, y_train, x_test, y_test = map(np.asarray, (x_train, y_train, x_test, y_test))
+    if len(x_train) != len(y_train) or len(x_test) != len(y_test):
+        raise ValueError("x_train/y_train and x_test/y_test must have matching lengths, got "
+                         f"{len(x_train)}/{len(y_train)} and {len(x_test)}/{len(y_test)}.")
+    classes = np.unique(y_train)
+    source = tuple(int(c) for c in source_classes)
+    target = tuple(int(c) for c in classes if c not in source)
+    if len(source) < 2 or not set(source) < set(classes.tolist()) or len(target) < 2:
+        raise ValueError(f"source_classes must name at least 2 of the classes {classes.tolist()} and "
+                         f"leave at least 2 others, got {source_classes!r}.")
+    counts = np.array([np.sum(y_train == c) for c in target])
+    sizes = np.asarray(labels_per_class)
+    if sizes.ndim != 1 or len(sizes) == 0 or sizes.min() < 1 or sizes.max() > counts.min():
+        raise ValueError(f"labels_per_class must hold numbers from 1 to {counts.min()} (the images of the "
+                         f"rarest target class), got {labels_per_class!r}.")
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
+        raise ValueError(f"repeats must be a whole number of at least 1, got {repeats!r}.")
+
+    def relabel(labels: np.ndarray, kept: tuple[int, ...]) -> np.ndarray:
+        return np.searchsorted(np.array(kept), labels)
+
+    in_source, in_source_test = np.isin(y_train, source), np.isin(y_test, source)
+    build = functools.partial(build_mnist_cnn, n_classes=len(source), input_shape=(*x_train.shape[1:], 1))
+    pretrained, _ = train_or_load(build, to_model_input(x_train[in_source]),
+                                  relabel(y_train[in_source], source), epochs=pretrain_epochs,
+                                  name="cnn_source_classes", seed=seed, verbose=0)
+    source_accuracy = _accuracy(pretrained, to_model_input(x_test[in_source_test]),
+                                relabel(y_test[in_source_test], source))
+    base = keras.Model(pretrained.inputs, pretrained.get_layer("flatten").output, name="pretrained_base")
+    base.trainable = False  # the two pre-trained convolution blocks, frozen
+
+    in_target_test = np.isin(y_test, target)
+    x_eval, y_eval = to_model_input(x_test[in_target_test]), relabel(y_test[in_target_test], target)
+    scores = {"pretrained": np.zeros((repeats, len(sizes))), "scratch": np.zeros((repeats, len(sizes)))}
+    for repeat in range(repeats):
+        rng = np.random.default_rng(seed + repeat)
+        order = {c: rng.permutation(np.flatnonzero(y_train == c)) for c in target}
+        for j, n in enumerate(sizes):
+            chosen = np.concatenate([order[c][:n] for c in target])
+            x, y = to_model_input(x_train[chosen]), relabel(y_train[chosen], target)
+            n_steps = max(steps, math.ceil(min_epochs * len(x) / batch_size))
+            fit = functools.partial(_fit_steps, x=x, y=y, steps=n_steps, batch_size=batch_size,
+                                    learning_rate=learning_rate, seed=seed + repeat)
+            keras.utils.set_random_seed(seed + repeat)
+            transfer = _new_head(base, len(target))
+            scores["pretrained"][repeat, j] = _accuracy(fit(transfer), x_eval, y_eval)
+            keras.utils.set_random_seed(seed + repeat)
+            scratch = build_mnist_cnn(n_classes=len(target), input_shape=x.shape[1:])
+            scores["scratch"][repeat, j] = _accuracy(fit(scratch), x_eval, y_eval)
+            print(f"repeat {repeat + 1}/{repeats}, {n:>4} labels per class: pre-trained base "
+                  f"{scores['pretrained'][repeat, j]:.1%}, from scratch {scores['scratch'][repeat, j]:.1%}")
+    return FewShotResult(sizes, scores["pretrained"], scores["scratch"], source, target, source_accuracy)
