@@ -237,21 +237,21 @@ def test_most_confused_pairs_names_the_classes():
         classical.most_confused_pairs(y_true, y_pred[:3], ["a", "b", "c"])
 
 
-def test_tune_and_evaluate_use_the_given_data():
+def test_tune_and_fit_and_score_use_the_given_data():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(120, 4))
     y = (x[:, 0] > 0).astype(int)
     best, table = classical.tune(KNeighborsClassifier(), {"n_neighbors": [1, 5]}, x, y, n_samples=90, n_jobs=1)
     assert best["n_neighbors"] in (1, 5) and len(table) == 2 and table.attrs["n_samples"] == 90
-    result = classical.evaluate("kNN", KNeighborsClassifier(**best), x[:100], y[:100], x[100:], y[100:])
+    result = classical.fit_and_score("kNN", KNeighborsClassifier(**best), x[:100], y[:100], x[100:], y[100:])
     assert result.dimension == 4 and result.accuracy > 0.8 and result.y_pred.shape == (20,)
     assert classical.comparison_table([result]).loc["kNN", "test accuracy"] == result.accuracy
-    reduced = classical.evaluate("PCA + kNN", make_pipeline(PCA(n_components=2), KNeighborsClassifier()),
-                                 x[:100], y[:100], x[100:], y[100:])
+    reduced = classical.fit_and_score("PCA + kNN", make_pipeline(PCA(n_components=2), KNeighborsClassifier()),
+                                      x[:100], y[:100], x[100:], y[100:])
     row = classical.comparison_table([result, reduced]).loc["PCA + kNN"]
     assert (row["features"], row["classifier input"]) == (4, 2)
     with pytest.raises(ValueError, match="same number of features"):
-        classical.evaluate("bad", KNeighborsClassifier(), x[:100], y[:100], x[100:, :2], y[100:])
+        classical.fit_and_score("bad", KNeighborsClassifier(), x[:100], y[:100], x[100:, :2], y[100:])
 
 
 # --- The point of the notebook, on a fixed offline subset ---------------------------------------
@@ -308,7 +308,7 @@ def test_model_figures_draw_without_error():
     assert len(figure.axes[0].get_legend().get_texts()) == 3  # two groups and the best point
     with pytest.raises(ValueError, match="parameter must be one of"):
         plots.plot_cv_scores(table, "C")
-    result = classical.evaluate("kNN", KNeighborsClassifier(), x[:40], y[:40], x[40:], y[40:])
+    result = classical.fit_and_score("kNN", KNeighborsClassifier(), x[:40], y[:40], x[40:], y[40:])
     plots.plot_model_comparison(classical.comparison_table([result]))
     images = random_images(20)
     predictions = np.where(np.arange(20) < 3, 1, 0)

@@ -91,7 +91,7 @@ def tune(
 
 
 @dataclass
-class Evaluation:
+class ModelResult:
     """A fitted model's test accuracy, timings and predictions."""
 
     name: str
@@ -105,7 +105,7 @@ class Evaluation:
     extract_seconds: float = 0.0
 
 
-def evaluate(
+def fit_and_score(
     name: str,
     model: BaseEstimator,
     x_train: np.ndarray,
@@ -114,7 +114,7 @@ def evaluate(
     y_test: np.ndarray,
     *,
     extract_seconds: float = 0.0,
-) -> Evaluation:
+) -> ModelResult:
     """Fit ``model`` on the whole training set, predict the test set, and time both.
 
     Args:
@@ -135,15 +135,15 @@ def evaluate(
     accuracy = accuracy_score(y_test, y_pred)
     print(f"{name}: test accuracy {accuracy:.2%} (fit {fit_seconds:.1f} s, predict {predict_seconds:.1f} s)")
     last_step = model[-1] if isinstance(model, Pipeline) else model
-    return Evaluation(name, model, x_train.shape[1], getattr(last_step, "n_features_in_", x_train.shape[1]),
-                      accuracy, fit_seconds, predict_seconds, y_pred, extract_seconds)
+    return ModelResult(name, model, x_train.shape[1], getattr(last_step, "n_features_in_", x_train.shape[1]),
+                       accuracy, fit_seconds, predict_seconds, y_pred, extract_seconds)
 
 
-def comparison_table(evaluations: Sequence[Evaluation]) -> pd.DataFrame:
+def comparison_table(results: Sequence[ModelResult]) -> pd.DataFrame:
     """One row per model: the number of features it receives and the number its classifier sees
     (after a PCA, say), test accuracy, and the seconds spent on each step."""
-    if not evaluations:
-        raise ValueError("evaluations must hold at least one Evaluation.")
+    if not results:
+        raise ValueError("results must hold at least one ModelResult.")
     return pd.DataFrame([{
         "model": e.name,
         "features": e.dimension,
@@ -152,7 +152,7 @@ def comparison_table(evaluations: Sequence[Evaluation]) -> pd.DataFrame:
         "feature seconds": e.extract_seconds,
         "fit seconds": e.fit_seconds,
         "predict seconds": e.predict_seconds,
-    } for e in evaluations]).set_index("model")
+    } for e in results]).set_index("model")
 
 
 def most_confused_pairs(
