@@ -214,6 +214,16 @@ def test_train_or_load_with_a_validation_set_and_class_weights(course_env, capsy
         models.train_or_load(_tiny_model, x, y, epochs=1, class_weight=[1.0, 2.0, 1.0])
 
 
+def test_the_cache_key_ignores_keras_numbering_of_nested_layers():
+    def shift():
+        return keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1)], name="augmentation")
+
+    first, second = (models.build_mnist_cnn(n_classes=2, augmentation=shift) for _ in range(2))
+    assert first.layers[1].layers[0].name != second.layers[1].layers[0].name  # random_translation, _1, ...
+    assert models._architecture(first) == models._architecture(second)
+    assert models._architecture(first) != models._architecture(models.build_mnist_cnn(n_classes=2))
+
+
 def test_train_or_load_rejects_bad_input(course_env):
     x, y = _tiny_data()
     with pytest.raises(ValueError, match="epochs"):
