@@ -125,3 +125,13 @@ def test_cnn_training_set_caps_the_training_images_in_fast_mode(course_env):
     x, y = training.cnn_training_set(_fake_dataset(n_train=n_train + 50))
     assert x.shape == (n_train, 28, 28, 1) and x.dtype == np.float32
     assert np.bincount(y).tolist() == [n_train // 10] * 10
+
+
+def test_the_cache_key_ignores_keras_numbering_of_nested_layers():
+    def shift():
+        return keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1)], name="augmentation")
+
+    first, second = (models.build_mnist_cnn(n_classes=2, augmentation=shift) for _ in range(2))
+    assert first.layers[1].layers[0].name != second.layers[1].layers[0].name  # random_translation, _1, ...
+    assert training._architecture(first) == training._architecture(second)
+    assert training._architecture(first) != training._architecture(models.build_mnist_cnn(n_classes=2))

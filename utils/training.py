@@ -43,11 +43,27 @@ def cnn_budget() -> CNNBudget:
     )
 
 
+def _model_layer_names(node) -> list[str]:
+    """The names of all layers of every model in a ``to_json()`` config, in order: the model's own,
+    then those of models nested in it (e.g. an augmentation ``Sequential`` and its input layer)."""
+    if isinstance(node, list):
+        return [name for value in node for name in _model_layer_names(value)]
+    if not isinstance(node, dict):
+        return []
+    own = ([layer["config"]["name"] for layer in node["config"]["layers"]]
+           if node.get("class_name") in ("Functional", "Sequential") else [])
+    return own + [name for value in node.values() for name in _model_layer_names(value)]
+
+
 def _architecture(model: keras.Model) -> str:
     """``model.to_json()`` with every layer's name replaced by its position, so that the names
-    Keras numbers automatically (``dense_3``, ``functional_7``) do not change the cache key."""
+    Keras numbers automatically (``dense_3``, ``functional_7``, ``random_translation_2``) do not
+    change the cache key."""
+    config = json.loads(model.to_json())
     positions = {layer.name: f"layer{i}" for i, layer in enumerate(model.layers)}
     positions[model.name] = "model"
+    for name in _model_layer_names(config):  # layers of nested models come after the model's own
+        positions.setdefault(name, f"layer{len(positions)}")
 
     def rename(node):
         if isinstance(node, dict):
@@ -56,7 +72,7 @@ def _architecture(model: keras.Model) -> str:
             return [rename(value) for value in node]
         return positions.get(node, node) if isinstance(node, str) else node
 
-    return json.dumps(rename(json.loads(model.to_json())), sort_keys=True)
+    return json.dumps(rename(config), sort_keys=True)
 
 
 def _fingerprint(model: keras.Model, arrays: list[np.ndarray], settings: dict) -> str:
