@@ -63,6 +63,7 @@ from utils.interpret.plumbing import (
     _maps_and_gradients,
     predict_scores,
 )
+from utils.plots import LABELS  # notebook 05 titles its figures with interpret.LABELS
 
 Heatmap = np.ndarray
 AttributionMethod = Callable[..., Heatmap]
@@ -610,11 +611,6 @@ ATTRIBUTION_METHODS: dict[str, AttributionMethod] = {
     "grad_cam_plus_plus": grad_cam_plus_plus,
     "lime": lime,
 }
-
-
-LABELS = {"saliency": "saliency", "smoothgrad": "SmoothGrad", "integrated_gradients": "integrated\ngradients",
-          "occlusion": "occlusion", "cam": "CAM", "grad_cam": "Grad-CAM", "grad_cam_plus_plus": "Grad-CAM++",
-          "lime": "LIME"}  # for figure titles
 
 
 def evaluate_methods(
