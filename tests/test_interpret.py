@@ -152,6 +152,15 @@ def test_seeded_methods_repeat_exactly(models, image):
     np.testing.assert_array_equal(first, interpret.activation_maximization(model, 1, steps=20, seed=3))
 
 
+
+def test_heatmap_wrappers_take_every_option_of_what_they_wrap(models, image):
+    model = models["gap_cnn"]
+    np.testing.assert_array_equal(interpret.lime(model, image, 1, n_samples=100, ridge_alpha=0.1),
+                                  interpret.lime_explanation(model, image, 1, n_samples=100, ridge_alpha=0.1).heatmap())
+    attributions = interpret.integrated_gradients_attributions(model, image, 1, baseline=0.5, steps=8)
+    np.testing.assert_array_equal(interpret.integrated_gradients(model, image, 1, baseline=0.5, steps=8),
+                                  interpret.to_heatmap(attributions.sum(axis=-1)))
+
 def test_activation_maximization_raises_the_class_score():
     keras.utils.set_random_seed(0)  # a linear model: one random template per class
     inputs = keras.Input((28, 28, 1))

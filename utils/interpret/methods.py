@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 import numpy as np
@@ -120,22 +121,13 @@ def integrated_gradients_attributions(
     return (image - start) * mean_gradient
 
 
-def integrated_gradients(
-    model: keras.Model,
-    image: np.ndarray,
-    class_index: int,
-    *,
-    baseline: float | np.ndarray | None = None,
-    steps: int = 64,
-    batch_size: int = 65,
-) -> Heatmap:
+def integrated_gradients(model: keras.Model, image: np.ndarray, class_index: int, **options: Any) -> Heatmap:
     """Integrated gradients as a heatmap: the raw attributions summed over channels, positive part.
 
-    See :func:`integrated_gradients_attributions` for the raw attributions and the options.
+    ``options`` go to :func:`integrated_gradients_attributions`, which gives the raw attributions
+    and documents the options.
     """
-    attributions = integrated_gradients_attributions(
-        model, image, class_index, baseline=baseline, steps=steps, batch_size=batch_size)
-    return to_heatmap(attributions.sum(axis=-1))
+    return to_heatmap(integrated_gradients_attributions(model, image, class_index, **options).sum(axis=-1))
 
 
 def occlusion(
@@ -370,25 +362,13 @@ def _weighted_ridge(x: np.ndarray, y: np.ndarray, sample_weights: np.ndarray, al
     return coefficients, float(y_mean - x_mean @ coefficients)
 
 
-def lime(
-    model: keras.Model,
-    image: np.ndarray,
-    class_index: int,
-    *,
-    n_samples: int = 1000,
-    segments: np.ndarray | None = None,
-    n_segments: int = 50,
-    baseline: float = 0.0,
-    kernel_width: float = 0.25,
-    target: str = "probability",
-    seed: int = 0,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> Heatmap:
-    """LIME as a heatmap: each pixel gets its superpixel's weight. Options: :func:`lime_explanation`."""
-    return lime_explanation(
-        model, image, class_index, n_samples=n_samples, segments=segments, n_segments=n_segments,
-        baseline=baseline, kernel_width=kernel_width, target=target, seed=seed, batch_size=batch_size,
-    ).heatmap()
+def lime(model: keras.Model, image: np.ndarray, class_index: int, **options: Any) -> Heatmap:
+    """LIME as a heatmap: each pixel gets its superpixel's weight.
+
+    ``options`` go to :func:`lime_explanation`, which gives the linear model itself and documents
+    the options.
+    """
+    return lime_explanation(model, image, class_index, **options).heatmap()
 
 
 # --- Activation maximization -------------------------------------------------------------------
