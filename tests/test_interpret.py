@@ -1,7 +1,5 @@
 """Tests of utils.interpret: the heatmap contract, known answers, a reference, speed and errors."""
 
-import time
-
 import keras
 import numpy as np
 import pytest
@@ -255,31 +253,21 @@ def test_evaluate_methods_gives_one_row_per_method_and_image(models, image):
     assert verdict.startswith(f"**{expected}**")
 
 
-def median_seconds(function, repeats=5) -> float:
-    function()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def test_speed_on_one_digit(models, image):
     """Targets on 2 idle cores: Grad-CAM < 50 ms, occlusion (stride 1) < 1 s, LIME (1,000 samples)
     < 1 s. The bounds here are 4x looser so that a busy machine does not fail the test; the
     benchmark script (benchmarks/benchmark_interpret.py) prints the real figures."""
     model = models["mnist_cnn"]
-    assert median_seconds(lambda: interpret.grad_cam(model, image, 3)) < 0.2
-    assert median_seconds(lambda: interpret.occlusion(model, image, 3, stride=1), repeats=3) < 4.0
-    assert median_seconds(lambda: interpret.lime(model, image, 3, n_samples=1000), repeats=3) < 4.0
+    assert interpret.timed(lambda: interpret.grad_cam(model, image, 3), repeats=5)[1] < 0.2
+    assert interpret.timed(lambda: interpret.occlusion(model, image, 3, stride=1), repeats=3)[1] < 4.0
+    assert interpret.timed(lambda: interpret.lime(model, image, 3, n_samples=1000), repeats=3)[1] < 4.0
 
 
 def test_lime_is_faster_than_the_lime_package(models, image):
     model = models["mnist_cnn"]
     segments = interpret.superpixels(image)
-    ours = median_seconds(lambda: interpret.lime(model, image, 3, segments=segments), repeats=3)
-    package = median_seconds(lambda: lime_package_weights(model, image, 3, segments, 1000, seed=0), repeats=1)
+    ours = interpret.timed(lambda: interpret.lime(model, image, 3, segments=segments), repeats=3)[1]
+    package = interpret.timed(lambda: lime_package_weights(model, image, 3, segments, 1000, seed=0))[1]
     assert ours < package
 
 

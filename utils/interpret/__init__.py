@@ -33,7 +33,8 @@ Method                        Idea                                              
 Model calls are batched and compiled with ``tf.function`` once per model. The measures:
 :func:`deletion_insertion` (Petsiuk et al., 2018), :func:`randomized_copy` with
 :func:`rank_correlation` (the model-parameter randomisation check of Adebayo et al., 2018),
-:func:`time_per_image`, and :func:`evaluate_methods`, which gathers all of them in one table.
+:func:`timed` (the median time of a call), and :func:`evaluate_methods`, which gathers all of
+them in one table.
 
 Use the package (``from utils import interpret``); it re-exports the public names of its modules:
 ``plumbing`` (argument checks, the model's pre-softmax score and feature maps, compiled calls),
@@ -52,7 +53,7 @@ from utils.interpret.measures import (
     rank_correlation,
     rank_of,
     summarize,
-    time_per_image,
+    timed,
 )
 from utils.interpret.methods import (
     ATTRIBUTION_METHODS,

@@ -2,15 +2,16 @@
 
 :func:`deletion_insertion` (Petsiuk et al., 2018), :func:`randomized_copy` with
 :func:`rank_correlation` (the model-parameter randomisation check of Adebayo et al., 2018),
-:func:`time_per_image`, and :func:`evaluate_methods`, which gathers all of them in one table;
+:func:`timed`, and :func:`evaluate_methods`, which gathers all of them in one table;
 :func:`summarize`, :func:`head_to_head`, :func:`rank_of` and :func:`judge_claim` read that table.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 import numpy as np
@@ -128,28 +129,20 @@ def rank_correlation(heatmap_a: np.ndarray, heatmap_b: np.ndarray) -> float:
     return float(stats.spearmanr(a, b).statistic)
 
 
-def time_per_image(
-    method: AttributionMethod,
-    model: keras.Model,
-    images: np.ndarray,
-    class_indices: Sequence[int],
-    *,
-    repeats: int = 1,
-    **options,
-) -> float:
-    """Median seconds of ``method`` per image, after one warm-up call (which compiles the model)."""
+def timed(function: Callable[[], Any], *, repeats: int = 1, warm_up: bool = True) -> tuple[Any, float]:
+    """The last result of ``function()`` and its median wall time in seconds over ``repeats`` calls.
+
+    ``warm_up`` first makes one call that is not timed (a method's first call on a model compiles it).
+    """
     repeats = _check_int("repeats", repeats)
-    if len(images) != len(class_indices) or len(images) == 0:
-        raise ValueError(f"images and class_indices must have the same, non-zero length; got {len(images)} and "
-                         f"{len(class_indices)}.")
-    method(model, images[0], int(class_indices[0]), **options)
+    if warm_up:
+        function()
     times = []
     for _ in range(repeats):
-        for image, class_index in zip(images, class_indices):
-            start = time.perf_counter()
-            method(model, image, int(class_index), **options)
-            times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return result, float(np.median(times))
 
 
 def evaluate_methods(
@@ -190,9 +183,7 @@ def evaluate_methods(
         method(model, images[0], int(class_indices[0]), **kwargs)  # warm-up: compile
         method(random_model, images[0], int(class_indices[0]), **kwargs)
         for i, (image, class_index) in enumerate(zip(images, class_indices)):
-            start = time.perf_counter()
-            heatmap = method(model, image, int(class_index), **kwargs)
-            seconds = time.perf_counter() - start
+            heatmap, seconds = timed(lambda: method(model, image, int(class_index), **kwargs), warm_up=False)
             curves = deletion_insertion(model, image, int(class_index), heatmap, n_steps=n_steps, seed=seed)
             random_heatmap = method(random_model, image, int(class_index), **kwargs)
             rows.append({

@@ -2,10 +2,10 @@
 feature maps, and its compiled calls.
 
 A model's pre-softmax score is its layer named ``"logits"``, or, when its last layer is a Dense
-layer with softmax activation, that layer's weights applied without the softmax. The feature maps that Grad-CAM
-explains by default are found by walking the Keras graph, into a nested backbone if need be.
-Every model call is compiled with ``tf.function`` once per model (a free batch size) and cached
-while the model lives.
+layer with softmax activation, that layer's weights applied without the softmax. The feature maps
+that Grad-CAM explains by default are found by walking the Keras graph, into a nested backbone if
+need be. Every model call is compiled with ``tf.function`` once per model (a free batch size) and
+cached while the model lives.
 """
 
 from __future__ import annotations
