@@ -5,11 +5,12 @@ Every attribution method follows one contract::
     heatmap = method(model, image, class_index, **options)
 
 ``image`` is one float image of shape (H, W, C), as made by ``utils.models.to_model_input`` (or the
-InceptionV3 pipeline); ``heatmap`` is a float32 array of shape (H, W) scaled to [0, 1], where larger
-means more important *for* ``class_index`` (evidence against the class is set to 0). ``model`` is a
-Keras classifier whose output is softmax probabilities and whose pre-softmax score is either a layer
-named ``"logits"`` or the last layer, a Dense layer with softmax activation (explained through the
-same weights with a linear activation). Gradient methods explain the pre-softmax score: the softmax
+InceptionV3 pipeline); ``heatmap`` (a :data:`Heatmap`) is a float32 array of shape (H, W) scaled to
+[0, 1], where larger means more important *for* ``class_index`` (evidence against the class is set
+to 0; :func:`to_heatmap` makes one from any 2-D attribution map). ``model`` is a Keras classifier
+whose output is softmax probabilities and whose pre-softmax score is either a layer named
+``"logits"`` or the last layer, a Dense layer with softmax activation (explained through the same
+weights with a linear activation). Gradient methods explain the pre-softmax score: the softmax
 saturates near probability 1, so its gradient says little about a confident prediction. ``options``
 are keyword-only and all have defaults (fix some with ``functools.partial``).
 
