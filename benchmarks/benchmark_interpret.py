@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("COURSE_OFFLINE", "1")
@@ -30,17 +29,6 @@ from utils.models import build_gap_cnn, build_mnist_cnn, to_model_input  # noqa:
 
 TARGETS = {"grad_cam": 0.050, "occlusion": 1.0, "lime": 1.0}  # seconds, on one 28x28 digit
 N_SAMPLES = 1000
-
-
-def median_seconds(function, repeats: int) -> float:
-    """Median wall time of ``function()`` over ``repeats`` calls, after one warm-up call."""
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def lime_package(model, image, class_index, segments, batch_size):
@@ -73,7 +61,7 @@ def main(repeats: int) -> None:
             if name == "cam" and model_name == "mnist_cnn":
                 row.append("n/a")
                 continue
-            seconds = median_seconds(lambda: method(model, image, class_index), repeats)
+            seconds = interpret.timed(lambda: method(model, image, class_index), repeats=repeats)[1]
             results[name, model_name] = seconds
             row.append(f"{seconds * 1000:.1f} ms")
         print(f"{name:<22}" + "".join(f"{cell:>14}" for cell in row))
@@ -86,13 +74,13 @@ def main(repeats: int) -> None:
 
     model = models["mnist_cnn"]
     segments = interpret.superpixels(image)
-    ours = median_seconds(lambda: interpret.lime(model, image, class_index, segments=segments,
-                                                 n_samples=N_SAMPLES), repeats)
+    ours = interpret.timed(lambda: interpret.lime(model, image, class_index, segments=segments, n_samples=N_SAMPLES),
+                           repeats=repeats)[1]
     print(f"\nLIME, {N_SAMPLES:,} samples, the same {segments.max() + 1} SLIC superpixels, the same compiled model call:")
     print(f"  utils.interpret.lime                          {ours * 1000:8.1f} ms")
     for batch_size, note in ((10, "its default batch size"), (N_SAMPLES, "one batch")):
-        theirs = median_seconds(lambda: lime_package(model, image, class_index, segments, batch_size),
-                                max(1, repeats // 2))
+        theirs = interpret.timed(lambda: lime_package(model, image, class_index, segments, batch_size),
+                                 repeats=max(1, repeats // 2))[1]
         print(f"  lime.explain_instance, batch_size={batch_size:<5} {theirs * 1000:8.1f} ms  "
               f"({note}; ours is {theirs / ours:.1f}x faster)")
 

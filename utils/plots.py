@@ -175,6 +175,12 @@ def plot_pixel_statistics(
     return fig
 
 
+# The attribution methods of utils.interpret as figure titles (line breaks keep the columns narrow).
+LABELS = {"saliency": "saliency", "smoothgrad": "SmoothGrad", "integrated_gradients": "integrated\ngradients",
+          "occlusion": "occlusion", "cam": "CAM", "grad_cam": "Grad-CAM", "grad_cam_plus_plus": "Grad-CAM++",
+          "lime": "LIME"}
+
+
 def plot_heatmap_grid(
     images: np.ndarray,
     heatmaps: dict[str, np.ndarray],

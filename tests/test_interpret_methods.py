@@ -1,0 +1,162 @@
+"""Tests of utils.interpret.methods: the heatmap contract, known answers, a reference, speed and errors."""
+
+import keras
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from utils import interpret
+from utils.interpret import ATTRIBUTION_METHODS
+
+# How far each method may spill over the border of region_model's REGION (conftest.py), in pixels:
+# none for the pixel-wise methods, the receptive field of two 3x3 convolutions for the CAM family,
+# patch size - 1 for occlusion.
+REACH = {"saliency": 0, "smoothgrad": 0, "integrated_gradients": 0, "lime": 0,
+         "cam": 2, "grad_cam": 2, "grad_cam_plus_plus": 2, "occlusion": 3}
+GAP_ONLY = {"cam"}
+
+
+def predicted_class(model, image) -> int:
+    return int(interpret.predict_scores(model, image[None]).argmax())
+
+
+def test_methods_meet_the_contract(models, image):
+    for model_name, model in models.items():
+        for name, method in ATTRIBUTION_METHODS.items():
+            if name in GAP_ONLY and model_name == "mnist_cnn":
+                continue
+            heatmap = method(model, image, predicted_class(model, image))
+            assert heatmap.shape == (28, 28), (model_name, name)
+            assert heatmap.dtype == np.float32
+            assert heatmap.min() >= 0 and heatmap.max() == pytest.approx(1.0), (model_name, name)
+
+
+@pytest.mark.parametrize("name", list(ATTRIBUTION_METHODS))
+def test_each_method_finds_the_only_region_the_model_sees(models, image, region_mask, name):
+    model = models["region"]
+    options = {"segments": interpret.superpixels(image, method="grid")} if name == "lime" else {}
+    heatmap = ATTRIBUTION_METHODS[name](model, image, predicted_class(model, image), **options)
+    reach = ndimage.binary_dilation(region_mask, iterations=REACH[name]) if REACH[name] else region_mask
+    assert heatmap[region_mask].sum() / heatmap.sum() > 0.5  # most of the mass in the region itself
+    assert heatmap[reach].sum() / heatmap.sum() > 0.95  # nearly all of it within the method's reach
+
+
+def test_cam_and_grad_cam_agree_on_a_gap_model(models, image):
+    model = models["gap_cnn"]
+    for class_index in (0, predicted_class(model, image)):
+        cam = interpret.cam(model, image, class_index).ravel()
+        grad_cam = interpret.grad_cam(model, image, class_index).ravel()
+        if cam.any() or grad_cam.any():
+            assert np.corrcoef(cam, grad_cam)[0, 1] > 0.99
+
+
+def test_integrated_gradients_are_complete(models, image):
+    model = models["mnist_cnn"]
+    for class_index in (2, 7):
+        attributions = interpret.integrated_gradients_attributions(model, image, class_index)
+        assert attributions.shape == image.shape
+        scores = interpret.predict_scores(model, np.stack([image, np.zeros_like(image)]))[:, class_index]
+        difference = scores[0] - scores[1]
+        assert abs(attributions.sum() - difference) <= 0.05 * abs(difference)
+
+
+def test_seeded_methods_repeat_exactly(models, image):
+    model = models["gap_cnn"]
+    for method in (interpret.smoothgrad, interpret.lime):
+        np.testing.assert_array_equal(method(model, image, 1, seed=3), method(model, image, 1, seed=3))
+        assert not np.array_equal(method(model, image, 1, seed=3), method(model, image, 1, seed=4))
+    first = interpret.activation_maximization(model, 1, steps=20, seed=3)
+    np.testing.assert_array_equal(first, interpret.activation_maximization(model, 1, steps=20, seed=3))
+
+
+def test_heatmap_wrappers_take_every_option_of_what_they_wrap(models, image):
+    model = models["gap_cnn"]
+    np.testing.assert_array_equal(interpret.lime(model, image, 1, n_samples=100, ridge_alpha=0.1),
+                                  interpret.lime_explanation(model, image, 1, n_samples=100, ridge_alpha=0.1).heatmap())
+    attributions = interpret.integrated_gradients_attributions(model, image, 1, baseline=0.5, steps=8)
+    np.testing.assert_array_equal(interpret.integrated_gradients(model, image, 1, baseline=0.5, steps=8),
+                                  interpret.to_heatmap(attributions.sum(axis=-1)))
+
+
+def test_activation_maximization_raises_the_class_score():
+    keras.utils.set_random_seed(0)  # a linear model: one random template per class
+    inputs = keras.Input((28, 28, 1))
+    logits = keras.layers.Dense(10, name="logits")(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, keras.layers.Activation("softmax")(logits))
+    image = interpret.activation_maximization(model, 5, steps=60, l2=0.0)
+    assert image.shape == (28, 28, 1) and image.min() >= 0 and image.max() <= 1
+    start = np.full((1, 28, 28, 1), 0.5, np.float32)
+    scores = interpret.predict_scores(model, np.concatenate([start, image[None]]))
+    assert scores[1, 5] > scores[0, 5] and scores[1].argmax() == 5
+    darker = interpret.activation_maximization(model, 5, steps=60, l2=1.0)
+    assert darker.mean() < image.mean()
+
+
+def lime_package_weights(model, image, class_index, segments, n_samples, seed, batch_size=10):
+    """The reference: the lime package's explain_instance on the same segmentation, black hidden."""
+    from lime import lime_image
+
+    explainer = lime_image.LimeImageExplainer(random_state=seed)
+    explanation = explainer.explain_instance(
+        image[..., 0].astype(np.float64), lambda rgb: interpret.predict_scores(
+            model, rgb[..., :1].astype(np.float32), target="probability"),
+        labels=(class_index,), top_labels=None, hide_color=0, num_samples=n_samples,
+        batch_size=batch_size, segmentation_fn=lambda _: segments, random_seed=0)
+    weights = np.zeros(segments.max() + 1)
+    for feature, weight in explanation.local_exp[class_index]:
+        weights[feature] = weight
+    return weights
+
+
+def test_lime_matches_the_lime_package(models, image):
+    model = models["mnist_cnn"]
+    class_index = predicted_class(model, image)
+    segments = interpret.superpixels(image)
+    n_samples, n_segments = 500, segments.max() + 1
+    reference = lime_package_weights(model, image, class_index, segments, n_samples, seed=5, batch_size=n_samples)
+    # Same samples (the package draws them with NumPy's legacy generator): the same linear model.
+    masks = np.random.RandomState(5).randint(0, 2, n_samples * n_segments).reshape(n_samples, n_segments)
+    masks[0] = 1
+    same = interpret.lime_explanation(model, image, class_index, segments=segments, masks=masks)
+    np.testing.assert_allclose(same.weights, reference, rtol=1e-4, atol=1e-6)
+    # Own samples: the same top superpixels.
+    own = interpret.lime_explanation(model, image, class_index, segments=segments, n_samples=2000)
+    reference = lime_package_weights(model, image, class_index, segments, 2000, seed=1, batch_size=2000)
+    top_reference = set(np.argsort(-reference)[:5])
+    assert len(set(own.top_segments(5)) & top_reference) >= 4
+    assert own.top_segments(1)[0] in top_reference
+
+
+def test_speed_on_one_digit(models, image):
+    """Targets on 2 idle cores: Grad-CAM < 50 ms, occlusion (stride 1) < 1 s, LIME (1,000 samples)
+    < 1 s. The bounds here are 4x looser so that a busy machine does not fail the test; the
+    benchmark script (benchmarks/benchmark_interpret.py) prints the real figures."""
+    model = models["mnist_cnn"]
+    assert interpret.timed(lambda: interpret.grad_cam(model, image, 3), repeats=5)[1] < 0.2
+    assert interpret.timed(lambda: interpret.occlusion(model, image, 3, stride=1), repeats=3)[1] < 4.0
+    assert interpret.timed(lambda: interpret.lime(model, image, 3, n_samples=1000), repeats=3)[1] < 4.0
+
+
+def test_lime_is_faster_than_the_lime_package(models, image):
+    model = models["mnist_cnn"]
+    segments = interpret.superpixels(image)
+    ours = interpret.timed(lambda: interpret.lime(model, image, 3, segments=segments), repeats=3)[1]
+    package = interpret.timed(lambda: lime_package_weights(model, image, 3, segments, 1000, seed=0))[1]
+    assert ours < package
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda m, x: interpret.occlusion(m, x, 0, stride=0), ValueError, "stride"),
+    (lambda m, x: interpret.occlusion(m, x, 0, patch_size=29), ValueError, "patch_size"),
+    (lambda m, x: interpret.occlusion(m, x, 0, target="softmax"), ValueError, "target"),
+    (lambda m, x: interpret.cam(m, x, 0), ValueError, "GlobalAveragePooling2D"),
+    (lambda m, x: interpret.grad_cam(m, x, 0, layer_name="conv9"), ValueError, "layer_name"),
+    (lambda m, x: interpret.grad_cam(m, x, 0, layer_name="features"), ValueError, "4-D"),
+    (lambda m, x: interpret.lime(m, x, 0, segments=np.zeros((5, 5), int)), ValueError, "segments"),
+    (lambda m, x: interpret.smoothgrad(m, x, 0, n_samples=0), ValueError, "n_samples"),
+    (lambda m, x: interpret.integrated_gradients(m, x, 0, baseline=np.zeros(3)), ValueError, "baseline"),
+    (lambda m, x: interpret.activation_maximization(m, 0, value_range=(1, 0)), ValueError, "value_range"),
+])
+def test_bad_options_get_clear_errors(models, image, call, error, message):
+    with pytest.raises(error, match=message):
+        call(models["mnist_cnn"], image)

@@ -1,0 +1,440 @@
+"""The attribution methods of :mod:`utils.interpret`, and activation maximization.
+
+Every method follows the package's contract, ``method(model, image, class_index, **options)``
+returning a :data:`Heatmap` (float32, shape (H, W), values in [0, 1]); :data:`ATTRIBUTION_METHODS`
+lists them by name. Gradient methods: :func:`saliency`, :func:`smoothgrad`,
+:func:`integrated_gradients`; perturbation methods: :func:`occlusion`, :func:`lime` (on
+:func:`superpixels`); the CAM family, on the feature maps of a convolution: :func:`cam`,
+:func:`grad_cam`, :func:`grad_cam_plus_plus`. :func:`activation_maximization` asks another
+question: which input raises the class's score most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from skimage import segmentation, transform
+
+from utils.interpret.plumbing import (
+    DEFAULT_BATCH_SIZE,
+    _ascent,
+    _baseline_image,
+    _check_class,
+    _check_image,
+    _check_int,
+    _check_model,
+    _check_positive,
+    _check_target,
+    _class_scores,
+    _default_feature_layer,
+    _gap_feature_layer,
+    _input_gradients,
+    _input_shape,
+    _maps_and_gradients,
+)
+
+Heatmap = np.ndarray  # float32 (H, W) in [0, 1]: the package's contract
+AttributionMethod = Callable[..., Heatmap]
+
+
+# --- Heatmaps ----------------------------------------------------------------------------------
+
+def to_heatmap(attributions: np.ndarray, size: tuple[int, int] | None = None) -> Heatmap:
+    """Scale a 2-D attribution map to a heatmap: negative values set to 0, the maximum to 1.
+
+    Resized (bilinearly) to ``size`` = (H, W) when given. An all-zero map stays all zero.
+    """
+    attributions = np.asarray(attributions, dtype=np.float32)
+    if attributions.ndim != 2:
+        raise ValueError(f"attributions must be a 2-D map, got shape {attributions.shape}.")
+    if size is not None and attributions.shape != tuple(size):
+        attributions = transform.resize(attributions, size, order=1, mode="edge", anti_aliasing=False)
+    heatmap = np.maximum(attributions, 0).astype(np.float32)
+    peak = heatmap.max()
+    return heatmap / peak if peak > 0 else heatmap
+
+
+def saliency(model: keras.Model, image: np.ndarray, class_index: int) -> Heatmap:
+    """Vanilla gradient saliency (Simonyan et al., 2014): |d score / d pixel|, maximum over channels."""
+    image = _check_image(_check_model(model), image)
+    class_index = _check_class(model, class_index)
+    gradient = _input_gradients(model, image[None], class_index, 1)[0]
+    return to_heatmap(np.abs(gradient).max(axis=-1))
+
+
+def smoothgrad(
+    model: keras.Model,
+    image: np.ndarray,
+    class_index: int,
+    *,
+    n_samples: int = 50,
+    noise_level: float = 0.15,
+    seed: int = 0,
+    batch_size: int = 64,
+) -> Heatmap:
+    """SmoothGrad (Smilkov et al., 2017): the gradient averaged over ``n_samples`` noisy copies.
+
+    Args:
+        n_samples: noisy copies, predicted in batches of ``batch_size``.
+        noise_level: the noise's standard deviation as a fraction of the image's value range.
+        seed: the seed of the noise; the same seed gives the same heatmap.
+    """
+    image = _check_image(_check_model(model), image)
+    class_index = _check_class(model, class_index)
+    n_samples = _check_int("n_samples", n_samples)
+    noise_level = _check_positive("noise_level", noise_level, allow_zero=True)
+    sigma = noise_level * float(image.max() - image.min())
+    noise = np.random.default_rng(seed).normal(0.0, sigma, (n_samples, *image.shape)).astype(np.float32)
+    gradients = _input_gradients(model, image[None] + noise, class_index, _check_int("batch_size", batch_size))
+    return to_heatmap(np.abs(gradients.mean(axis=0)).max(axis=-1))
+
+
+def integrated_gradients_attributions(
+    model: keras.Model,
+    image: np.ndarray,
+    class_index: int,
+    *,
+    baseline: float | np.ndarray | None = None,
+    steps: int = 64,
+    batch_size: int = 65,
+) -> np.ndarray:
+    """Integrated gradients' raw attributions (Sundararajan et al., 2017), shape (H, W, C).
+
+    (image - baseline) times the gradient averaged along the straight path from ``baseline``
+    (default: all zeros, a black image) to ``image``, by the trapezoidal rule over ``steps``
+    intervals. Completeness: the attributions sum to score(image) - score(baseline) (pre-softmax),
+    up to the error of the rule.
+    """
+    image = _check_image(_check_model(model), image)
+    class_index = _check_class(model, class_index)
+    steps = _check_int("steps", steps)
+    start = _baseline_image(baseline, image)
+    alphas = np.linspace(0.0, 1.0, steps + 1, dtype=np.float32)[:, None, None, None]
+    path = start[None] + alphas * (image - start)[None]
+    gradients = _input_gradients(model, path, class_index, _check_int("batch_size", batch_size))
+    mean_gradient = (gradients[:-1] + gradients[1:]).sum(axis=0) / (2 * steps)
+    return (image - start) * mean_gradient
+
+
+def integrated_gradients(model: keras.Model, image: np.ndarray, class_index: int, **options: Any) -> Heatmap:
+    """Integrated gradients as a heatmap: the raw attributions summed over channels, positive part.
+
+    ``options`` go to :func:`integrated_gradients_attributions`, which gives the raw attributions
+    and documents the options.
+    """
+    return to_heatmap(integrated_gradients_attributions(model, image, class_index, **options).sum(axis=-1))
+
+
+def occlusion(
+    model: keras.Model,
+    image: np.ndarray,
+    class_index: int,
+    *,
+    patch_size: int = 4,
+    stride: int = 1,
+    baseline: float = 0.0,
+    target: str = "logit",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Heatmap:
+    """Occlusion sensitivity (Zeiler & Fergus, 2014): how much the score drops when a patch is hidden.
+
+    A ``patch_size`` square of value ``baseline`` slides over the image with ``stride``; every
+    occluded copy is predicted (in batches) and each pixel gets the mean drop of the patches that
+    cover it. ``target="logit"`` (default) measures the pre-softmax score, which keeps changing
+    where a confident probability stays stuck near 1; ``"probability"`` measures the probability.
+    """
+    image = _check_image(_check_model(model), image)
+    class_index = _check_class(model, class_index)
+    height, width = image.shape[:2]
+    patch_size = _check_int("patch_size", patch_size, 1, min(height, width))
+    stride = _check_int("stride", stride)
+    _check_target(target)
+    rows = _patch_starts(height, patch_size, stride)
+    cols = _patch_starts(width, patch_size, stride)
+    masks = np.zeros((len(rows), len(cols), height, width), dtype=bool)
+    for i, top in enumerate(rows):
+        for j, left in enumerate(cols):
+            masks[i, j, top:top + patch_size, left:left + patch_size] = True
+    masks = masks.reshape(-1, height, width)
+    occluded = np.where(masks[..., None], np.float32(baseline), image[None])
+    scores = _class_scores(model, np.concatenate([image[None], occluded]), class_index, target, batch_size)
+    drops = scores[0] - scores[1:]
+    coverage = masks.sum(axis=0)
+    total = np.tensordot(drops, masks, axes=1)
+    return to_heatmap(np.divide(total, coverage, out=np.zeros_like(total), where=coverage > 0))
+
+
+def _patch_starts(length: int, patch_size: int, stride: int) -> list[int]:
+    """Patch positions along one axis; the last patch always touches the border."""
+    starts = list(range(0, length - patch_size + 1, stride))
+    if starts[-1] != length - patch_size:
+        starts.append(length - patch_size)
+    return starts
+
+
+def cam(model: keras.Model, image: np.ndarray, class_index: int) -> Heatmap:
+    """Class activation mapping (Zhou et al., 2016) for a global-average-pooling model.
+
+    heatmap = sum_k W[k, class] * A_k, with A_k the feature maps pooled into the Dense layer of
+    weights W; upsampled to the image size.
+    """
+    image = _check_image(_check_model(model), image)
+    class_index = _check_class(model, class_index)
+    layer_name, dense = _gap_feature_layer(model)
+    maps, _ = _maps_and_gradients(model, layer_name)(tf.constant(image[None]), tf.constant(class_index))
+    weights = np.asarray(dense.kernel)[:, class_index]
+    return to_heatmap(np.asarray(maps)[0] @ weights, image.shape[:2])
+
+
+def _feature_maps(model, image, class_index, layer_name) -> tuple[np.ndarray, np.ndarray]:
+    image = _check_image(_check_model(model), image)
+    class_index = _check_class(model, class_index)
+    if layer_name is None:
+        layer_name = _default_feature_layer(model)
+    maps, gradients = _maps_and_gradients(model, layer_name)(tf.constant(image[None]), tf.constant(class_index))
+    maps, gradients = np.asarray(maps)[0], np.asarray(gradients)[0]
+    if maps.ndim != 3:
+        raise ValueError(f"layer_name {layer_name!r} must have 4-D output (N, h, w, channels), got {maps.ndim + 1}-D.")
+    return maps, gradients
+
+
+def grad_cam(model: keras.Model, image: np.ndarray, class_index: int, *, layer_name: str | None = None) -> Heatmap:
+    """Grad-CAM (Selvaraju et al., 2017): feature maps weighted by their mean gradient, ReLU.
+
+    Args:
+        layer_name: the layer whose feature maps are explained; by default "last_conv", else the
+            model's last convolution, else the last layer of a nested backbone (e.g. InceptionV3)
+            whose feature maps are larger than 1x1.
+    """
+    maps, gradients = _feature_maps(model, image, class_index, layer_name)
+    weights = gradients.mean(axis=(0, 1))
+    return to_heatmap(maps @ weights, np.shape(image)[:2])
+
+
+def grad_cam_plus_plus(
+    model: keras.Model, image: np.ndarray, class_index: int, *, layer_name: str | None = None
+) -> Heatmap:
+    """Grad-CAM++ (Chattopadhyay et al., 2018): pixel-wise weights of the positive gradients.
+
+    alpha = g^2 / (2 g^2 + sum(A) g^3) per position and channel (the closed form for an exponential
+    of the score), channel weight = sum(alpha * relu(g)). ``layer_name`` as in :func:`grad_cam`.
+    """
+    maps, gradients = _feature_maps(model, image, class_index, layer_name)
+    g2, g3 = gradients**2, gradients**3
+    denominator = 2 * g2 + maps.sum(axis=(0, 1)) * g3
+    alphas = np.divide(g2, denominator, out=np.zeros_like(g2), where=denominator != 0)
+    weights = (alphas * np.maximum(gradients, 0)).sum(axis=(0, 1))
+    return to_heatmap(maps @ weights, np.shape(image)[:2])
+
+
+# --- LIME --------------------------------------------------------------------------------------
+
+def superpixels(
+    image: np.ndarray, *, method: str = "slic", n_segments: int = 50, compactness: float = 0.1, grid_size: int = 4
+) -> np.ndarray:
+    """Split an image into superpixels: an int array (H, W) of labels 0, 1, ..., n - 1.
+
+    ``"slic"`` (default; ``n_segments`` and ``compactness`` on the image scaled to [0, 1]) follows
+    the strokes of a digit and tiles the background; ``"quickshift"`` is LIME's usual choice;
+    ``"grid"`` cuts squares of ``grid_size`` pixels. (LIME's default quickshift settings give one
+    superpixel on a 28x28 digit.)
+    """
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3:
+        raise ValueError(f"image must have shape (H, W) or (H, W, C), got {image.shape}.")
+    n_segments = _check_int("n_segments", n_segments)
+    scaled = (image - image.min()) / max(float(image.max() - image.min()), 1e-12)
+    if method == "slic":
+        labels = segmentation.slic(
+            scaled if scaled.shape[-1] == 3 else scaled.mean(axis=-1), n_segments=n_segments,
+            compactness=_check_positive("compactness", compactness), channel_axis=-1 if scaled.shape[-1] == 3 else None,
+            convert2lab=False, start_label=0, enforce_connectivity=True,
+        )
+    elif method == "quickshift":
+        rgb = np.repeat(scaled.mean(axis=-1, keepdims=True), 3, axis=-1) if scaled.shape[-1] != 3 else scaled
+        labels = segmentation.quickshift(rgb.astype(np.float64), kernel_size=1, max_dist=3, ratio=0.5,
+                                         convert2lab=False, rng=0)
+    elif method == "grid":
+        grid_size = _check_int("grid_size", grid_size)
+        rows, cols = np.indices(image.shape[:2]) // grid_size
+        labels = rows * int(np.ceil(image.shape[1] / grid_size)) + cols
+    else:
+        raise ValueError(f"method must be 'slic', 'quickshift' or 'grid', got {method!r}.")
+    return np.unique(labels, return_inverse=True)[1].reshape(image.shape[:2]).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class LimeExplanation:
+    """LIME's local linear model: one weight per superpixel (``segments`` holds the labels)."""
+
+    segments: np.ndarray
+    weights: np.ndarray
+    intercept: float
+
+    def heatmap(self) -> Heatmap:
+        """Each pixel gets its superpixel's weight (positive part, scaled to [0, 1])."""
+        return to_heatmap(self.weights[self.segments])
+
+    def top_segments(self, k: int) -> np.ndarray:
+        """The labels of the ``k`` superpixels with the largest weights, largest first."""
+        return np.argsort(-self.weights, kind="stable")[:k]
+
+
+def lime_explanation(
+    model: keras.Model,
+    image: np.ndarray,
+    class_index: int,
+    *,
+    n_samples: int = 1000,
+    segments: np.ndarray | None = None,
+    n_segments: int = 50,
+    baseline: float = 0.0,
+    kernel_width: float = 0.25,
+    ridge_alpha: float = 1.0,
+    target: str = "probability",
+    seed: int = 0,
+    masks: np.ndarray | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> LimeExplanation:
+    """LIME (Ribeiro et al., 2016) on superpixels, as the ``lime`` package computes it, vectorised.
+
+    ``n_samples`` random on/off masks over the superpixels (the first keeps them all), the image
+    with switched-off superpixels set to ``baseline``, predicted in batches; each sample weighted by
+    ``sqrt(exp(-d^2 / kernel_width^2))`` with d the cosine distance of its mask to all-on; then a
+    weighted ridge regression (``ridge_alpha``, with intercept) of the class's ``target`` score on
+    the masks.
+
+    Args:
+        segments: superpixel labels (H, W); default :func:`superpixels` with ``n_segments``.
+        seed: the seed of the masks; the same seed gives the same explanation.
+        masks: the samples themselves instead, 0/1 of shape (n_samples, n_superpixels) (e.g. to
+            reproduce another implementation's draw); used as given, ``n_samples`` and ``seed`` ignored.
+    """
+    image = _check_image(_check_model(model), image)
+    class_index = _check_class(model, class_index)
+    n_samples = _check_int("n_samples", n_samples, 2)
+    _check_target(target)
+    kernel_width = _check_positive("kernel_width", kernel_width)
+    ridge_alpha = _check_positive("ridge_alpha", ridge_alpha, allow_zero=True)
+    if segments is None:
+        segments = superpixels(image, n_segments=n_segments)
+    segments = np.asarray(segments)
+    if segments.shape != image.shape[:2] or not np.issubdtype(segments.dtype, np.integer) or segments.min() < 0:
+        raise ValueError(f"segments must be non-negative integer labels of shape {image.shape[:2]}, "
+                         f"got {segments.dtype} {segments.shape}.")
+    segments = np.unique(segments, return_inverse=True)[1].reshape(segments.shape)
+    n_features = int(segments.max()) + 1
+
+    if masks is None:
+        masks = np.random.default_rng(seed).integers(0, 2, (n_samples, n_features)).astype(np.float32)
+        masks[0] = 1
+    else:
+        masks = np.asarray(masks, dtype=np.float32)
+        if masks.ndim != 2 or masks.shape[1] != n_features or not np.isin(masks, (0, 1)).all():
+            raise ValueError(f"masks must hold 0/1 of shape (n_samples, {n_features}) (one column per superpixel), "
+                             f"got shape {masks.shape}.")
+    keep = masks[:, segments].astype(bool)  # (n_samples, H, W)
+    samples = np.where(keep[..., None], image[None], np.float32(baseline))
+    scores = _class_scores(model, samples, class_index, target, batch_size).astype(np.float64)
+
+    n_on = masks.sum(axis=1)
+    cosine = np.divide(n_on, np.sqrt(n_on * n_features), out=np.zeros_like(n_on), where=n_on > 0)
+    distances = 1.0 - cosine
+    sample_weights = np.sqrt(np.exp(-(distances**2) / kernel_width**2)).astype(np.float64)
+    weights, intercept = _weighted_ridge(masks.astype(np.float64), scores, sample_weights, ridge_alpha)
+    return LimeExplanation(segments, weights, intercept)
+
+
+def _weighted_ridge(x: np.ndarray, y: np.ndarray, sample_weights: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+    """Ridge regression with sample weights and an (unpenalised) intercept, in closed form."""
+    w = sample_weights / sample_weights.sum()
+    x_mean, y_mean = w @ x, w @ y
+    xc, yc = x - x_mean, y - y_mean
+    gram = (xc * sample_weights[:, None]).T @ xc + alpha * np.eye(x.shape[1])
+    coefficients = np.linalg.solve(gram, (xc * sample_weights[:, None]).T @ yc)
+    return coefficients, float(y_mean - x_mean @ coefficients)
+
+
+def lime(model: keras.Model, image: np.ndarray, class_index: int, **options: Any) -> Heatmap:
+    """LIME as a heatmap: each pixel gets its superpixel's weight.
+
+    ``options`` go to :func:`lime_explanation`, which gives the linear model itself and documents
+    the options.
+    """
+    return lime_explanation(model, image, class_index, **options).heatmap()
+
+
+# --- Activation maximization -------------------------------------------------------------------
+
+def _gaussian_kernel(sigma: float, channels: int) -> tf.Tensor:
+    radius = max(1, int(np.ceil(2 * sigma)))
+    x = np.arange(-radius, radius + 1, dtype=np.float32)
+    line = np.exp(-(x**2) / (2 * sigma**2))
+    kernel = np.outer(line, line) / np.outer(line, line).sum()
+    return tf.constant(np.tile(kernel[:, :, None, None], (1, 1, channels, 1)), tf.float32)
+
+
+def activation_maximization(
+    model: keras.Model,
+    class_index: int,
+    *,
+    steps: int = 300,
+    learning_rate: float = 0.1,
+    l2: float = 0.02,
+    jitter: int = 2,
+    blur_every: int = 5,
+    blur_sigma: float = 0.5,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    seed: int = 0,
+) -> np.ndarray:
+    """An input image that maximises the class's pre-softmax score (gradient ascent), shape (H, W, C).
+
+    The score is the pre-softmax one: maximising the softmax probability can also be done by
+    lowering the other classes, which gives images that say nothing about the class itself.
+    Regularisers make the image look like something: an L2 penalty (``l2``) keeps pixels dark,
+    random shifts of up to ``jitter`` pixels each step and a Gaussian blur every ``blur_every``
+    steps remove high-frequency noise; pixels are clipped to ``value_range`` (the model's input range).
+    """
+    _check_model(model)
+    class_index = _check_class(model, class_index)
+    steps = _check_int("steps", steps)
+    jitter = _check_int("jitter", jitter, 0)
+    blur_every = _check_int("blur_every", blur_every, 0)
+    learning_rate = _check_positive("learning_rate", learning_rate)
+    l2 = _check_positive("l2", l2, allow_zero=True)
+    shape = _input_shape(model)
+    if any(s is None for s in shape):
+        raise ValueError(f"activation_maximization needs a model with a fixed input shape, got {shape}.")
+    low, high = (float(v) for v in value_range)
+    if not low < high:
+        raise ValueError(f"value_range must be (low, high) with low < high, got {value_range}.")
+    kernel = _gaussian_kernel(_check_positive("blur_sigma", blur_sigma), shape[-1])
+    rng = np.random.default_rng(seed)
+    start = np.clip(low + (high - low) * (0.5 + 0.1 * rng.standard_normal((1, *shape))), low, high)
+    shifts = rng.integers(-jitter, jitter + 1, size=(steps, 2)) if jitter else np.zeros((steps, 2), int)
+    blur = (np.arange(1, steps + 1) % blur_every == 0) if blur_every else np.zeros(steps, bool)
+    image = _ascent(model)(
+        tf.constant(start, tf.float32), tf.constant(shifts, tf.int32), tf.constant(blur),
+        tf.constant(class_index, tf.int32), tf.constant(learning_rate, tf.float32), tf.constant(l2, tf.float32),
+        kernel, tf.constant(low, tf.float32), tf.constant(high, tf.float32))
+    return image.numpy()[0]
+
+
+# The registry: every attribution method by name (what evaluate_methods measures by default).
+ATTRIBUTION_METHODS: dict[str, AttributionMethod] = {
+    "saliency": saliency,
+    "smoothgrad": smoothgrad,
+    "integrated_gradients": integrated_gradients,
+    "occlusion": occlusion,
+    "cam": cam,
+    "grad_cam": grad_cam,
+    "grad_cam_plus_plus": grad_cam_plus_plus,
+    "lime": lime,
+}

@@ -1,0 +1,372 @@
+"""The Keras plumbing of :mod:`utils.interpret`: argument checks, the model's pre-softmax score and
+feature maps, and its compiled calls.
+
+A model's pre-softmax score is its layer named ``"logits"``, or, when its last layer is a Dense
+layer with softmax activation, that layer's weights applied without the softmax. The feature maps
+that Grad-CAM explains by default are found by walking the Keras graph, into a nested backbone if
+need be. Every model call is compiled with ``tf.function`` once per model (a free batch size) and
+cached while the model lives.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+DEFAULT_BATCH_SIZE = 256
+TARGETS = ("logit", "probability")
+
+
+# --- Checking arguments ------------------------------------------------------------------------
+
+def _check_model(model: Any) -> keras.Model:
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
+    return model
+
+
+def _input_shape(model: keras.Model) -> tuple:
+    return tuple(model.inputs[0].shape[1:])
+
+
+def _check_image(model: keras.Model, image: Any, name: str = "image") -> np.ndarray:
+    """Return ``image`` as float32 (H, W, C) after checking it fits ``model``."""
+    image = np.asarray(image)
+    if not np.issubdtype(image.dtype, np.floating):
+        raise TypeError(
+            f"{name} must be a float array (use utils.models.to_model_input to convert {image.dtype} images), "
+            f"got dtype {image.dtype}."
+        )
+    expected = _input_shape(model)
+    if image.ndim != 3:
+        raise ValueError(
+            f"{name} must be one image of shape (H, W, C) = {expected}; got shape {image.shape}"
+            + (" (a batch? pass images[i])" if image.ndim == 4 else "") + "."
+        )
+    if any(e is not None and e != s for e, s in zip(expected, image.shape)):
+        raise ValueError(f"{name} must have the model's input shape {expected}, got {image.shape}.")
+    return image.astype(np.float32, copy=False)
+
+
+def _n_classes(model: keras.Model) -> int:
+    return int(model.outputs[0].shape[-1])
+
+
+def _check_class(model: keras.Model, class_index: Any) -> int:
+    n_classes = _n_classes(model)
+    if isinstance(class_index, bool) or not isinstance(class_index, (int, np.integer)):
+        raise TypeError(f"class_index must be an integer from 0 to {n_classes - 1}, got {class_index!r}.")
+    if not 0 <= class_index < n_classes:
+        raise ValueError(f"class_index must be from 0 to {n_classes - 1} (the model's classes), got {class_index}.")
+    return int(class_index)
+
+
+def _check_int(name: str, value: Any, minimum: int = 1, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}.")
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = f" and at most {maximum}" if maximum is not None else ""
+        raise ValueError(f"{name} must be at least {minimum}{upper}, got {value}.")
+    return int(value)
+
+
+def _check_positive(name: str, value: Any, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}.")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'}, got {value}.")
+    return float(value)
+
+
+def _check_target(target: str) -> str:
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}, got {target!r}.")
+    return target
+
+
+def _baseline_image(baseline: float | np.ndarray | None, image: np.ndarray) -> np.ndarray:
+    """A baseline the shape of ``image``: a constant (default 0, black) or an array like the image."""
+    if baseline is None:
+        return np.zeros_like(image)
+    if np.ndim(baseline) == 0:
+        return np.full_like(image, float(baseline))
+    baseline = np.asarray(baseline, dtype=np.float32)
+    if baseline.shape != image.shape:
+        raise ValueError(f"baseline must be a number or an array of the image's shape {image.shape}, got {baseline.shape}.")
+    return baseline
+
+
+# --- The model's pre-softmax score, feature maps and compiled calls ----------------------------
+
+class _PreSoftmax(keras.layers.Layer):
+    """The pre-softmax score of a Dense layer with softmax activation: its own weights, no softmax."""
+
+    def __init__(self, dense: keras.layers.Dense, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = dense
+
+    def call(self, inputs):
+        scores = keras.ops.matmul(inputs, self.dense.kernel)
+        return scores + self.dense.bias if self.dense.use_bias else scores
+
+
+def _layers(model: keras.Model) -> list:
+    return [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+
+
+def _producer(tensor) -> Any:
+    """The layer whose call produced a symbolic tensor (None if unknown)."""
+    history = getattr(tensor, "_keras_history", None)
+    return history.operation if history is not None else None
+
+
+def _is_softmax_dense(layer: Any) -> bool:
+    return isinstance(layer, keras.layers.Dense) and getattr(layer.activation, "__name__", "") == "softmax"
+
+
+def _score_layer(model: keras.Model) -> keras.layers.Layer:
+    """The layer that holds the pre-softmax score: "logits", or a last Dense with softmax."""
+    names = [layer.name for layer in _layers(model)]
+    if "logits" in names:
+        return model.get_layer("logits")
+    if _is_softmax_dense(_layers(model)[-1]):
+        return _layers(model)[-1]
+    raise ValueError(
+        "model must have a layer named 'logits' (the pre-softmax scores) or end with a Dense layer "
+        f"with softmax activation; its layers are {names}."
+    )
+
+
+def _score_of(layer: keras.layers.Layer, inputs, outputs):
+    """The pre-softmax score computed by ``layer`` given its input and output tensors."""
+    return _PreSoftmax(layer)(inputs) if _is_softmax_dense(layer) else outputs
+
+
+def _layer_path(model: keras.Model, layer_name: str) -> list:
+    """[layer] for a top-level layer, or [sub_model, layer] for a layer inside a nested model."""
+    for layer in _layers(model):
+        if layer.name == layer_name:
+            return [layer]
+    for layer in _layers(model):
+        if isinstance(layer, keras.Model):
+            for inner in _layers(layer):
+                if inner.name == layer_name:
+                    return [layer, inner]
+    raise ValueError(f"layer_name {layer_name!r} is not a layer of the model (or of a model nested in it).")
+
+
+def _is_map(layer: keras.layers.Layer) -> bool:
+    """True for a layer whose output is a stack of feature maps (N, h, w, channels) larger than 1x1."""
+    try:
+        shape = layer.output.shape
+    except (AttributeError, ValueError):
+        return False
+    return len(shape) == 4 and not (shape[1] == 1 and shape[2] == 1)
+
+
+def _cut_points(model: keras.Model) -> list:
+    """The layers every path from input to output goes through (in a network with branches, such as
+    InceptionV3, the ends of its blocks, e.g. "mixed7", not a layer inside one branch)."""
+    layers = _layers(model)
+    position = {id(layer): i for i, layer in enumerate(layers)}
+    skipped = np.zeros(len(layers) + 1, int)  # +1 where an edge starts skipping layers, -1 where it stops
+    for j, layer in enumerate(layers):
+        inputs = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
+        for tensor in inputs:
+            i = position.get(id(_producer(tensor)))
+            if i is not None and j - i > 1:
+                skipped[i + 1] += 1
+                skipped[j] -= 1
+    return [layer for layer, skips in zip(layers, np.cumsum(skipped)) if skips == 0]
+
+
+def _default_feature_layer(model: keras.Model) -> str:
+    """The layer Grad-CAM explains by default: "last_conv", else the model's last convolution, else
+    the last block output of a nested backbone whose feature maps are larger than 1x1 (InceptionV3 on
+    75x75 images: "mixed7", 3x3; its last block, "mixed10", is 1x1 there and would give a flat map)."""
+    layers = _layers(model)
+    if any(layer.name == "last_conv" for layer in layers):
+        return "last_conv"
+    convs = [layer for layer in layers if not isinstance(layer, keras.Model) and _is_map(layer)
+             and "Conv" in type(layer).__name__]
+    if convs:
+        return convs[-1].name
+    for sub_model in reversed([layer for layer in layers if isinstance(layer, keras.Model)]):
+        maps = [layer for layer in _cut_points(sub_model) if _is_map(layer)]
+        if maps:
+            return maps[-1].name
+    raise ValueError("model has no convolution layer to explain; pass layer_name=<a layer with 4-D output>.")
+
+def _gap_feature_layer(model: keras.Model) -> tuple[str, keras.layers.Layer]:
+    """For CAM: the name of the feature-map layer that global average pooling feeds into the
+    pre-softmax Dense layer (possibly inside a backbone built with ``pooling="avg"``), and that Dense layer."""
+    dense = _score_layer(model)
+    producer = _producer(dense.input) if isinstance(dense, keras.layers.Dense) else None
+    while isinstance(producer, keras.layers.Dropout):  # dropout does nothing at inference
+        producer = _producer(producer.input)
+    if isinstance(producer, keras.Model):  # a nested backbone: its last layer
+        producer = _producer(producer.outputs[0])
+    if isinstance(producer, keras.layers.GlobalAveragePooling2D):
+        maps = _producer(producer.input)
+        if maps is not None:
+            return maps.name, dense
+    raise ValueError(
+        "cam needs a model whose pre-softmax Dense layer sits right after GlobalAveragePooling2D "
+        "(e.g. utils.models.build_gap_cnn); use grad_cam for other models."
+    )
+
+
+
+
+def _maps_and_scores_model(model: keras.Model, layer_name: str) -> keras.Model:
+    """A model image -> (the feature maps of ``layer_name``, the pre-softmax scores)."""
+    path = _layer_path(model, layer_name)
+    score_layer = _score_layer(model)
+    if len(path) == 1:
+        scores = _score_of(score_layer, score_layer.input, score_layer.output)
+        return keras.Model(model.inputs, [path[0].output, scores])
+    # The layer lives inside a nested model (e.g. an InceptionV3 backbone): rebuild the outer graph
+    # with the same layers, calling a version of the nested model that also returns the maps.
+    sub_model, layer = path
+    split = keras.Model(sub_model.inputs, [layer.output, sub_model.output])
+    found = {}
+
+    def call(outer, *args, **kwargs):
+        if outer is sub_model:
+            found["maps"], outputs = split(*args, **kwargs)
+            return outputs
+        outputs = outer(*args, **kwargs)
+        if outer is score_layer:
+            found["scores"] = _PreSoftmax(outer)(*args) if _is_softmax_dense(outer) else outputs
+        return outputs
+
+    if isinstance(model, keras.Sequential):
+        inputs = x = keras.Input(_input_shape(model))
+        for outer in _layers(model):
+            x = call(outer, x)
+    else:
+        inputs = keras.models.clone_model(model, clone_function=lambda same: same, call_function=call).inputs
+    return keras.Model(inputs, [found["maps"], found["scores"]])
+
+
+@dataclass
+class _Compiled:
+    """The compiled calls of one model."""
+
+    forward: Callable  # images -> (pre-softmax scores, probabilities)
+    input_gradients: Callable  # images, class -> d score[class] / d images
+    maps: dict  # layer name -> compiled images, class -> (feature maps, d score / d maps)
+
+
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _compiled(model: keras.Model) -> _Compiled:
+    """Compile the model's calls once (``tf.function`` with a free batch size) and cache them."""
+    if model in _COMPILED:
+        return _COMPILED[model]
+    score_layer = _score_layer(model)
+    scores = _score_of(score_layer, score_layer.input, score_layer.output)
+    score_model = keras.Model(model.inputs, [scores, model.outputs[0]])
+    images_spec = tf.TensorSpec((None, *_input_shape(model)), tf.float32)
+    class_spec = tf.TensorSpec((), tf.int32)
+
+    @tf.function(input_signature=[images_spec])
+    def forward(images):
+        return score_model(images, training=False)
+
+    @tf.function(input_signature=[images_spec, class_spec])
+    def input_gradients(images, class_index):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            score = tf.reduce_sum(score_model(images, training=False)[0][:, class_index])
+        return tape.gradient(score, images)
+
+    compiled = _Compiled(forward, input_gradients, {})
+    _COMPILED[model] = compiled
+    return compiled
+
+
+def _maps_and_gradients(model: keras.Model, layer_name: str) -> Callable:
+    compiled = _compiled(model)
+    if layer_name not in compiled.maps:
+        maps_model = _maps_and_scores_model(model, layer_name)
+        images_spec = tf.TensorSpec((None, *_input_shape(model)), tf.float32)
+
+        @tf.function(input_signature=[images_spec, tf.TensorSpec((), tf.int32)])
+        def maps_and_gradients(images, class_index):
+            with tf.GradientTape() as tape:
+                maps, scores = maps_model(images, training=False)
+                score = tf.reduce_sum(scores[:, class_index])
+            return maps, tape.gradient(score, maps)
+
+        compiled.maps[layer_name] = maps_and_gradients
+    return compiled.maps[layer_name]
+
+
+def _in_batches(function: Callable, images: np.ndarray, batch_size: int, *args) -> list:
+    """Call ``function`` on ``images`` batch by batch; return the list of its (numpy) outputs."""
+    outputs = []
+    for start in range(0, len(images), batch_size):
+        result = function(tf.constant(images[start:start + batch_size]), *args)
+        outputs.append(tuple(np.asarray(r) for r in result) if isinstance(result, (tuple, list)) else np.asarray(result))
+    return outputs
+
+
+def predict_scores(
+    model: keras.Model, images: np.ndarray, *, target: str = "logit", batch_size: int = DEFAULT_BATCH_SIZE
+) -> np.ndarray:
+    """The model's pre-softmax scores (``target="logit"``) or probabilities for a batch (N, H, W, C)."""
+    _check_model(model)
+    _check_target(target)
+    batch_size = _check_int("batch_size", batch_size)
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4:
+        raise ValueError(f"images must have shape (N, H, W, C), got {images.shape}.")
+    outputs = _in_batches(_compiled(model).forward, images, batch_size)
+    return np.concatenate([scores if target == "logit" else probs for scores, probs in outputs])
+
+
+def _class_scores(model, images, class_index, target, batch_size) -> np.ndarray:
+    return predict_scores(model, images, target=target, batch_size=batch_size)[:, class_index]
+
+
+def _input_gradients(model, images, class_index, batch_size) -> np.ndarray:
+    gradients = _in_batches(_compiled(model).input_gradients, images.astype(np.float32), batch_size,
+                            tf.constant(class_index, tf.int32))
+    return np.concatenate(gradients)
+
+
+
+_ASCENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _ascent(model: keras.Model) -> Callable:
+    """The whole gradient ascent of :func:`activation_maximization` as one compiled loop."""
+    if model not in _ASCENTS:
+        score_layer = _score_layer(model)
+        score_model = keras.Model(model.inputs, _score_of(score_layer, score_layer.input, score_layer.output))
+
+        @tf.function
+        def ascend(image, shifts, blur, class_index, learning_rate, l2, kernel, low, high):
+            for i in tf.range(tf.shape(shifts)[0]):
+                with tf.GradientTape() as tape:
+                    tape.watch(image)
+                    score = score_model(tf.roll(image, shifts[i], axis=(1, 2)), training=False)[0, class_index]
+                    objective = score - l2 * tf.reduce_sum(image**2)
+                gradient = tape.gradient(objective, image)
+                image += learning_rate * gradient / (tf.math.reduce_std(gradient) + 1e-8)
+                if blur[i]:
+                    image = tf.nn.depthwise_conv2d(image, kernel, [1, 1, 1, 1], "SAME")
+                image = tf.clip_by_value(image, low, high)
+            return image
+
+        _ASCENTS[model] = ascend
+    return _ASCENTS[model]
+
