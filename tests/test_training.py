@@ -88,6 +88,20 @@ def _fake_dataset(n_train=40, n_test=10):
     )
 
 
+def test_reduce_lr_patience_halves_the_learning_rate_and_keys_the_cache(course_env, capsys):
+    x, y = _tiny_data()
+    x_val, y_val = x[:12], (y[:12] + 1) % 3  # wrong labels: the better the fit, the worse the validation loss
+    options = dict(epochs=4, batch_size=16, verbose=0, patience=4, learning_rate=0.05, validation_data=(x_val, y_val))
+    _, history = training.train_or_load(_tiny_model, x, y, reduce_lr_patience=1, **options)
+    assert history["val_loss"][-1] > history["val_loss"][0]  # never better than after epoch 1
+    assert history["learning_rate"] == pytest.approx([0.05, 0.05, 0.025, 0.0125])  # the rate each epoch used
+    capsys.readouterr()
+    training.train_or_load(_tiny_model, x, y, **options)
+    assert "Training" in capsys.readouterr().out  # without the schedule: another cache entry
+    with pytest.raises(ValueError, match="reduce_lr_patience"):
+        training.train_or_load(_tiny_model, x, y, epochs=1, reduce_lr_patience=0)
+
+
 def test_budget_differs_by_mode(course_env):
     full = training.cnn_budget()
     course_env.setenv("COURSE_FAST", "1")
@@ -105,7 +119,8 @@ def test_course_cnn_shares_the_cache_of_notebook_03(course_env, capsys):
     budget = training.cnn_budget()
     x_train, y_train = training.cnn_training_set(dataset)
     training.train_or_load(models.build_mnist_cnn, x_train, y_train, epochs=budget.epochs,
-                         batch_size=budget.batch_size, patience=budget.patience)
+                           batch_size=budget.batch_size, patience=budget.patience,
+                           reduce_lr_patience=budget.reduce_lr_patience)
     assert "Loaded the trained mnist_cnn" in capsys.readouterr().out
 
 

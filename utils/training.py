@@ -31,6 +31,7 @@ class CNNBudget:
     batch_size: int
     n_train: int | None  # training images used at most (None: all of them)
     patience: int  # epochs without a better validation loss before training stops
+    reduce_lr_patience: int  # epochs without a better validation loss before the learning rate is halved
 
 
 def cnn_budget() -> CNNBudget:
@@ -40,6 +41,7 @@ def cnn_budget() -> CNNBudget:
         batch_size=32,  # many small steps: converges in fewer epochs than 128 at the same cost
         n_train=by_mode(full=None, fast=4000),
         patience=3,
+        reduce_lr_patience=1,
     )
 
 
@@ -110,6 +112,7 @@ def train_or_load(
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
     class_weight: dict[int, float] | None = None,
     patience: int = 3,
+    reduce_lr_patience: int | None = None,
     learning_rate: float = 1e-3,
     name: str | None = None,
     seed: int = SEED,
@@ -135,6 +138,9 @@ def train_or_load(
             when given, it is used instead of ``validation_split`` and all of ``x_train`` trains.
         class_weight: Keras' ``class_weight``, e.g. from ``utils.evaluation.class_weights``: how much
             each class counts in the loss.
+        reduce_lr_patience: if given, the learning rate is halved whenever the validation loss has
+            not improved for that many epochs (Keras' ``ReduceLROnPlateau``): smaller steps let the
+            weights settle into a minimum instead of jumping around it.
         name: the name of the cache files (default: the model's name).
 
     Returns:
@@ -157,6 +163,9 @@ def train_or_load(
         if len(validation_data) != 2 or len(validation_data[0]) != len(validation_data[1]):
             raise ValueError("validation_data must be a pair (x_val, y_val) of the same length.")
         data += [np.asarray(array) for array in validation_data]
+    if reduce_lr_patience is not None and (isinstance(reduce_lr_patience, bool) or not isinstance(
+            reduce_lr_patience, (int, np.integer)) or reduce_lr_patience < 1):
+        raise ValueError(f"reduce_lr_patience must be a whole number of at least 1 or None, got {reduce_lr_patience!r}.")
     if class_weight is not None and not isinstance(class_weight, dict):
         raise TypeError(f"class_weight must be a dict class -> weight, got {type(class_weight).__name__}.")
 
@@ -168,6 +177,8 @@ def train_or_load(
         training["validation_split"] = "validation_data"
     if class_weight is not None:
         training["class_weight"] = {str(c): float(w) for c, w in class_weight.items()}
+    if reduce_lr_patience is not None:
+        training["reduce_lr_patience"] = int(reduce_lr_patience)
     key = _fingerprint(model, data, training)  # before compiling: the optimizer's name varies
     name = name or re.sub(r"_\d+$", "", model.name)  # "functional_7" -> "functional"
     weights_file = cache_path("models", f"{name}-{key}.weights.h5")
@@ -189,10 +200,14 @@ def train_or_load(
     stop_early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                restore_best_weights=True)
     clock = _EpochClock()
+    callbacks = [stop_early, clock]
+    if reduce_lr_patience is not None:
+        callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+                                                              patience=reduce_lr_patience))
     validation = ({"validation_data": tuple(data[2:])} if validation_data is not None
                   else {"validation_split": validation_split})
     fit = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, class_weight=class_weight,
-                    callbacks=[stop_early, clock], verbose=verbose, **validation)
+                    callbacks=callbacks, verbose=verbose, **validation)
     history = {metric: [float(v) for v in values] for metric, values in fit.history.items()}
     history["epoch_seconds"] = clock.seconds
     seconds = sum(clock.seconds)
@@ -234,5 +249,6 @@ def course_cnn(dataset: Dataset, variant: str = "features") -> keras.Model:
     build = functools.partial(builders[variant], n_classes=len(dataset.class_names),
                               input_shape=x_train.shape[1:])
     model, _ = train_or_load(build, x_train, y_train, epochs=budget.epochs,
-                             batch_size=budget.batch_size, patience=budget.patience)
+                             batch_size=budget.batch_size, patience=budget.patience,
+                             reduce_lr_patience=budget.reduce_lr_patience)
     return model
