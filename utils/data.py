@@ -205,6 +205,7 @@ def _fashion_mnist_sources() -> list[Source]:
     ]
 
 
+# The data sets COURSE_DATASET selects, by name; names are lower case, as config reads the setting.
 DATASETS = {
     "mnist": DatasetInfo(
         title="MNIST",
