@@ -26,10 +26,10 @@ def _read(path):
         return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
 
 
-def _register_tiny(monkeypatch, path):
+def _register_tiny(monkeypatch, path, channels=1):
     """Add the one registry entry of a data set read from ``path``; monkeypatch removes it again."""
     monkeypatch.setitem(data.DATASETS, "tiny", data.DatasetInfo(
-        title="Tiny", class_names=CLASS_NAMES, channels=1,
+        title="Tiny", class_names=CLASS_NAMES, channels=channels,
         sources=lambda: [(f"{path} (a test)", lambda: _read(path))],
     ))
 
@@ -49,3 +49,9 @@ def test_one_registry_entry_adds_a_data_set(course_env, tmp_path, capsys):
     assert hog.shape == (30, features.hog_dimension())
     assert explore.neighbour_agreement(explore.to_vectors(dataset.x_test), dataset.y_test) == 1.0  # notebook 01
 
+
+def test_images_must_have_the_channels_the_entry_says(course_env, tmp_path):
+    _write_tiny(tmp_path / "tiny.npz")
+    _register_tiny(course_env, tmp_path / "tiny.npz", channels=3)
+    with pytest.raises(ValueError, match=r"Tiny: the train images have shape \(30, 28, 28\); .* 3 channel"):
+        data.load_dataset("tiny")

@@ -58,7 +58,7 @@ class Dataset:
 class DatasetInfo:
     """One entry of :data:`DATASETS`: what the course knows about a data set before reading it.
 
-    ``channels`` is 1 for grey images, stored as (N, H, W), and 3 for colour, (N, H, W, 3).
+    ``channels`` is 1 for grey images, stored as (N, H, W), and 3 for colour, (N, H, W, 3); loading checks it.
     ``sources`` returns the places to read the data set from, in order; the first that works is used.
     ``hint`` is said when none works, before the advice that holds for every data set.
     """
@@ -159,9 +159,20 @@ def stratified_subset(
     return x_subset, y_subset
 
 
+def _check_layout(info: DatasetInfo, split: str, images: np.ndarray) -> None:
+    """Grey images must be (N, H, W) and colour ones (N, H, W, channels), as ``info`` says."""
+    grey = info.channels == 1
+    if images.ndim != (3 if grey else 4) or (not grey and images.shape[-1] != info.channels):
+        layout = "(N, H, W)" if grey else f"(N, H, W, {info.channels})"
+        raise ValueError(f"{info.title}: the {split} images have shape {images.shape}; its registry entry "
+                         f"says {info.channels} channel(s), so {layout}.")
+
+
 def _finish(info: DatasetInfo, arrays: Arrays, source: str, n_train: int | None, n_test: int | None,
             seed: int) -> Arrays:
     (x_train, y_train), (x_test, y_test) = arrays
+    _check_layout(info, "train", x_train)
+    _check_layout(info, "test", x_test)
     n_classes = len(info.class_names)
     _check_size("n_train", n_train, len(y_train), n_classes)
     _check_size("n_test", n_test, len(y_test), n_classes)
