@@ -3,6 +3,11 @@
 Every loader prints one line that names where the data came from and how much of it there is.
 Images are ``uint8`` arrays: ``(N, 28, 28)`` for grey images (MNIST, Fashion-MNIST, PneumoniaMNIST,
 BreastMNIST), ``(N, 28, 28, 3)`` for colour ones (RetinaMNIST). Labels are integer arrays of shape ``(N,)``.
+
+Two registries say what the course knows about each data set before reading it: :data:`DATASETS`,
+the data sets ``COURSE_DATASET`` selects (one :class:`DatasetInfo` entry adds one), and
+:data:`MEDMNIST_INFO`, the MedMNIST data sets of notebook 06. Their entries share ``title``,
+``class_names`` and ``channels``.
 """
 
 from __future__ import annotations
@@ -18,15 +23,8 @@ from sklearn.model_selection import train_test_split
 from utils.config import COURSE_ROOT, keras_home, network_allowed, settings
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
-
-CLASS_NAMES = {
-    "mnist": tuple(str(digit) for digit in range(10)),
-    "fashion_mnist": (
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-    ),
-}
-TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+# A place to read a data set from: its description, and its loader, or None where it is unavailable.
+Source = tuple[str, Callable[[], Arrays] | None]
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_FILES = (
@@ -51,7 +49,25 @@ class Dataset:
 
     @property
     def title(self) -> str:
-        return TITLES.get(self.name, self.name)
+        """The data set's name for people: its registry title, else ``name``."""
+        info = DATASETS.get(self.name)
+        return info.title if info else self.name
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """One entry of :data:`DATASETS`: what the course knows about a data set before reading it.
+
+    ``channels`` is 1 for grey images, stored as (N, H, W), and 3 for colour, (N, H, W, 3); loading checks it.
+    ``sources`` returns the places to read the data set from, in order; the first that works is used.
+    ``hint`` is said when none works, before the advice that holds for every data set.
+    """
+
+    title: str
+    class_names: tuple[str, ...]
+    channels: int
+    sources: Callable[[], list[Source]]
+    hint: str = ""
 
 
 def _read_idx_gz(path: Path) -> np.ndarray:
@@ -94,14 +110,14 @@ def _keras_download(name: str) -> Arrays:
     return getattr(keras.datasets, name).load_data()
 
 
-def _load_first(name: str, sources: list[tuple[str, Callable[[], Arrays] | None]]) -> tuple[Arrays, str]:
-    """Try ``sources`` in order; a source whose loader is None is unavailable and skipped.
+def _load_first(info: DatasetInfo) -> tuple[Arrays, str]:
+    """Try ``info``'s sources in order; a source whose loader is None is unavailable and skipped.
 
     Returns the arrays and a description of the source, which names the sources that failed
     before it so that a fallback is never silent.
     """
     failures = []
-    for description, loader in sources:
+    for description, loader in info.sources():
         if loader is None:
             continue
         try:
@@ -109,8 +125,8 @@ def _load_first(name: str, sources: list[tuple[str, Callable[[], Arrays] | None]
         except Exception as error:  # a download can fail in many ways; each is reported
             failures.append(f"{description} failed: {str(error).splitlines()[0][:120]}")
     raise FileNotFoundError(
-        f"No source for {TITLES[name]} could be used ({'; '.join(failures) or 'offline, nothing cached'}). "
-        + ("Install Debian's dataset-fashion-mnist package, " if name == "fashion_mnist" else "")
+        f"No source for {info.title} could be used ({'; '.join(failures) or 'offline, nothing cached'}). "
+        + (f"{info.hint} " if info.hint else "")
         + "Set COURSE_OFFLINE=0 on a machine with internet, or put the data in COURSE_DATA_DIR."
     )
 
@@ -143,9 +159,21 @@ def stratified_subset(
     return x_subset, y_subset
 
 
-def _finish(name: str, arrays: Arrays, source: str, n_train: int | None, n_test: int | None, seed: int) -> Arrays:
+def _check_layout(info: DatasetInfo, split: str, images: np.ndarray) -> None:
+    """Grey images must be (N, H, W) and colour ones (N, H, W, channels), as ``info`` says."""
+    grey = info.channels == 1
+    if images.ndim != (3 if grey else 4) or (not grey and images.shape[-1] != info.channels):
+        layout = "(N, H, W)" if grey else f"(N, H, W, {info.channels})"
+        raise ValueError(f"{info.title}: the {split} images have shape {images.shape}; its registry entry "
+                         f"says {info.channels} channel(s), so {layout}.")
+
+
+def _finish(info: DatasetInfo, arrays: Arrays, source: str, n_train: int | None, n_test: int | None,
+            seed: int) -> Arrays:
     (x_train, y_train), (x_test, y_test) = arrays
-    n_classes = len(CLASS_NAMES[name])
+    _check_layout(info, "train", x_train)
+    _check_layout(info, "test", x_test)
+    n_classes = len(info.class_names)
     _check_size("n_train", n_train, len(y_train), n_classes)
     _check_size("n_test", n_test, len(y_test), n_classes)
     full_sizes = (len(y_train), len(y_test))
@@ -153,7 +181,7 @@ def _finish(name: str, arrays: Arrays, source: str, n_train: int | None, n_test:
     x_test, y_test = stratified_subset(x_test, y_test.astype(np.int64), n_test, seed=seed)
     is_subset = (len(y_train), len(y_test)) != full_sizes
     subset = f", a stratified subset of {full_sizes[0]:,} / {full_sizes[1]:,}" if is_subset else ""
-    print(f"{TITLES[name]}: {len(y_train):,} train / {len(y_test):,} test images{subset}; source: {source}")
+    print(f"{info.title}: {len(y_train):,} train / {len(y_test):,} test images{subset}; source: {source}")
     return (x_train, y_train), (x_test, y_test)
 
 
@@ -161,7 +189,7 @@ def _local_file(path: Path | None) -> Path | None:
     return path if path is not None and path.is_file() else None
 
 
-def _mnist_sources() -> list:
+def _mnist_sources() -> list[Source]:
     s = settings()
     data_file = _local_file(s.data_dir / "mnist.npz" if s.data_dir else None)
     cached = _local_file(keras_home() / "datasets" / "mnist.npz")
@@ -173,7 +201,7 @@ def _mnist_sources() -> list:
     ]
 
 
-def _fashion_mnist_sources() -> list:
+def _fashion_mnist_sources() -> list[Source]:
     s = settings()
     data_file = _local_file(s.data_dir / "fashion_mnist.npz" if s.data_dir else None)
     cache = keras_home() / "datasets" / "fashion-mnist"
@@ -188,12 +216,31 @@ def _fashion_mnist_sources() -> list:
     ]
 
 
-SOURCES = {"mnist": _mnist_sources, "fashion_mnist": _fashion_mnist_sources}
+# The data sets COURSE_DATASET selects, by name; names are lower case, as config reads the setting.
+DATASETS = {
+    "mnist": DatasetInfo(
+        title="MNIST",
+        class_names=tuple(str(digit) for digit in range(10)),
+        channels=1,
+        sources=_mnist_sources,
+    ),
+    "fashion_mnist": DatasetInfo(
+        title="Fashion-MNIST",
+        class_names=(
+            "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+        ),
+        channels=1,
+        sources=_fashion_mnist_sources,
+        hint="Install Debian's dataset-fashion-mnist package.",
+    ),
+}
 
 
 def _load(name: str, n_train: int | None, n_test: int | None, seed: int) -> tuple[Arrays, str]:
-    arrays, source = _load_first(name, SOURCES[name]())
-    return _finish(name, arrays, source, n_train, n_test, seed), source
+    info = DATASETS[name]
+    arrays, source = _load_first(info)
+    return _finish(info, arrays, source, n_train, n_test, seed), source
 
 
 def load_mnist(n_train: int | None = None, n_test: int | None = None, *, seed: int = 0) -> Arrays:
@@ -223,15 +270,17 @@ def load_fashion_mnist(n_train: int | None = None, n_test: int | None = None, *,
 def load_dataset(
     name: str | None = None, n_train: int | None = None, n_test: int | None = None, *, seed: int = 0
 ) -> Dataset:
-    """Load the data set that ``COURSE_DATASET`` names (or ``name``), with its class names.
+    """Load the data set that ``COURSE_DATASET`` names (or ``name``, a key of :data:`DATASETS`),
+    with its class names.
 
     This is the one entry point the notebooks use, so that every notebook honours the setting.
+    Other arguments as for :func:`load_mnist`.
     """
     name = settings().dataset if name is None else name
-    if name not in SOURCES:
-        raise ValueError(f"name must be one of {tuple(SOURCES)} or None, got {name!r}.")
+    if name not in DATASETS:
+        raise ValueError(f"name must be one of {tuple(DATASETS)} or None, got {name!r}.")
     ((x_train, y_train), (x_test, y_test)), source = _load(name, n_train, n_test, seed)
-    return Dataset(name, x_train, y_train, x_test, y_test, CLASS_NAMES[name], source)
+    return Dataset(name, x_train, y_train, x_test, y_test, DATASETS[name].class_names, source)
 
 
 # --- MedMNIST (notebook 06) -------------------------------------------------------------------
@@ -247,7 +296,7 @@ MEDMNIST_SHIPPED_DIR = COURSE_ROOT / "data" / "medmnist"  # the official 28x28 f
 
 @dataclass(frozen=True)
 class MedMNISTInfo:
-    """One registry entry: what the course knows about a MedMNIST data set before reading it.
+    """One entry of :data:`MEDMNIST_INFO`: what the course knows about a MedMNIST data set before reading it.
 
     ``channels`` is 1 for grey images, stored as (N, H, W), and 3 for colour, (N, H, W, 3).
     ``n_samples`` gives the official split sizes, ``md5`` the official MD5 per image size.
