@@ -130,24 +130,36 @@ def test_bad_input_is_named(call, message):
         call()
 
 
-def test_plot_roc_draws_one_curve_per_model_with_its_auc():
+def test_plot_roc_draws_the_given_bands_aucs_and_operating_points():
     import matplotlib.pyplot as plt
 
     from utils.plots import plot_roc
 
     y, good = _scores(separation=1.5)
     _, poor = _scores(separation=0.3, seed=1)
-    fig = plot_roc(y, {"good": good, "poor": poor}, n_bootstrap=20, operating_points={"good": 0.5})
-    labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
-    assert labels[0].startswith("good: AUC 0.9") and labels[2].startswith("poor: AUC")
-    assert "threshold 0.50" in labels[1]
+    scores = {"good": good, "poor": poor}
+    bands = {name: ev.roc_band(y, score, n_bootstrap=20) for name, score in scores.items()}
+    aucs = {name: ev.bootstrap_ci(ev.roc_auc, y, score, n_bootstrap=20) for name, score in scores.items()}
+    at_half = ev.clinical_metrics(y, good, n_bootstrap=20)
+    fig = plot_roc(bands, aucs, operating_points={"good": (0.5, at_half)})
+    ax = fig.axes[0]
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels[:3] == [f"good: AUC {aucs['good']}", "good at threshold 0.50", f"poor: AUC {aucs['poor']}"]
+    assert labels[0].startswith("good: AUC 0.9")
+    assert len(ax.collections) == 2  # a band per model
+    curve, point = ax.lines[:2]
+    np.testing.assert_array_equal(curve.get_xdata(), bands["good"][0])
+    np.testing.assert_array_equal(curve.get_ydata(), bands["good"][1])
+    predicted = (good >= 0.5).astype(int)
+    assert point.get_xdata()[0] == 1 - ev.specificity(y, predicted)
+    assert point.get_ydata()[0] == ev.sensitivity(y, predicted)
     plt.close(fig)
-    given = ev.Estimate(0.9, 0.85, 0.95)
-    fig = plot_roc(y, {"good": good}, n_bootstrap=20, auc_estimates={"good": given})
-    assert fig.axes[0].get_legend().get_texts()[0].get_text() == f"good: AUC {given}"
-    plt.close(fig)
-    with pytest.raises(ValueError, match="scores"):
-        plot_roc(y, {})
+    with pytest.raises(ValueError, match="bands"):
+        plot_roc({}, {})
+    with pytest.raises(ValueError, match=r"auc_estimates.*\['poor'\]"):
+        plot_roc(bands, {"good": aucs["good"]})
+    with pytest.raises(ValueError, match=r"operating_points.*\['other'\]"):
+        plot_roc(bands, aucs, operating_points={"other": (0.5, at_half)})
 
 
 def test_an_undefined_metric_gives_nan_without_warnings(recwarn):

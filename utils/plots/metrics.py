@@ -1,12 +1,18 @@
 """Measured numbers: learning curves, cross-validation scores, the confusion matrix, ROC curves,
-comparisons of models and of methods, and the deletion and insertion curves of heatmaps."""
+comparisons of models and of methods, and the deletion and insertion curves of heatmaps.
+
+The figures draw what the caller measured (with ``utils.evaluation``, ``utils.classical``, ...):
+none of them resamples, fits or trains, so a figure shows the numbers of the table beside it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+
+from utils.evaluation import Estimate, RocBand
 
 
 def plot_learning_curves(history: dict[str, Sequence[float]], *, title: str = "Learning curves") -> plt.Figure:
@@ -92,44 +98,45 @@ def plot_confusion_matrix(
 
 
 def plot_roc(
-    y_true: np.ndarray,
-    scores: dict[str, np.ndarray],
+    bands: Mapping[str, RocBand],
+    auc_estimates: Mapping[str, Estimate],
     *,
-    n_bootstrap: int = 200,
-    confidence: float = 0.95,
-    operating_points: dict[str, float] | None = None,
-    auc_estimates: dict | None = None,
+    operating_points: Mapping[str, tuple[float, Mapping[str, Estimate]]] | None = None,
     title: str = "ROC curves (shaded: bootstrap confidence band)",
     ax: plt.Axes | None = None,
 ) -> plt.Figure:
-    """ROC curves of several models on one test set, each with a bootstrap band and its AUC with CI.
+    """ROC curves of several models on one test set, each with its bootstrap band and its AUC with CI.
+
+    It draws numbers computed beforehand, so the figure shows those of the tables beside it.
 
     Args:
-        y_true: 0 / 1 labels (1 = the positive class, the disease).
-        scores: model name -> predicted probabilities of class 1, one per sample.
-        n_bootstrap: resamples for the bands and the AUC intervals.
-        confidence: the coverage of bands and intervals.
-        operating_points: model name -> a threshold, marked on that model's curve.
-        auc_estimates: model name -> an AUC :class:`utils.evaluation.Estimate` already computed
-            (e.g. by ``clinical_metrics``), shown instead of a new one so the numbers match a table.
+        bands: model name -> its ROC curve and band ``(fpr, tpr, tpr_low, tpr_high)``, as
+            :func:`utils.evaluation.roc_band` returns.
+        auc_estimates: model name -> its ROC AUC :class:`utils.evaluation.Estimate` (e.g. the
+            ``"ROC AUC"`` of ``clinical_metrics``), for every model in ``bands``.
+        operating_points: model name -> ``(threshold, metrics)``, marked on that model's curve;
+            ``metrics`` holds the ``"sensitivity"`` and ``"specificity"`` at that threshold, as
+            ``clinical_metrics(y_true, y_score, threshold=threshold)`` returns.
     """
-    from utils.evaluation import bootstrap_ci, roc_auc, roc_band, sensitivity, specificity
-
-    if not scores:
-        raise ValueError("scores must map at least one model name to its predicted probabilities.")
+    if not bands:
+        raise ValueError("bands must map at least one model name to its ROC band (utils.evaluation.roc_band).")
+    missing = [name for name in bands if name not in auc_estimates]
+    if missing:
+        raise ValueError(f"auc_estimates must hold the AUC of every model in bands; missing: {missing}.")
+    operating_points = operating_points or {}
+    unknown = [name for name in operating_points if name not in bands]
+    if unknown:
+        raise ValueError(f"operating_points must name models in bands; unknown: {unknown}.")
     if ax is None:
         _, ax = plt.subplots(figsize=(5.2, 5))
-    for (name, score), color in zip(scores.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"] * 3):
-        score = np.asarray(score)
-        fpr, tpr, low, high = roc_band(y_true, score, n_bootstrap=n_bootstrap, confidence=confidence)
-        auc = (auc_estimates or {}).get(name) or bootstrap_ci(roc_auc, y_true, score, n_bootstrap=n_bootstrap,
-                                                              confidence=confidence)
-        ax.plot(fpr, tpr, color=color, label=f"{name}: AUC {auc}")
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"] * 3
+    for (name, (fpr, tpr, low, high)), color in zip(bands.items(), colors):
+        ax.plot(fpr, tpr, color=color, label=f"{name}: AUC {auc_estimates[name]}")
         ax.fill_between(fpr, low, high, color=color, alpha=0.2, linewidth=0)
-        if operating_points and name in operating_points:
-            y_pred = (score >= operating_points[name]).astype(int)
-            ax.plot(1 - specificity(y_true, y_pred), sensitivity(y_true, y_pred), "o", color=color,
-                    markeredgecolor="black", label=f"{name} at threshold {operating_points[name]:.2f}")
+        if name in operating_points:
+            threshold, metrics = operating_points[name]
+            ax.plot(1 - metrics["specificity"].value, metrics["sensitivity"].value, "o", color=color,
+                    markeredgecolor="black", label=f"{name} at threshold {threshold:.2f}")
     ax.plot([0, 1], [0, 1], ":", color="gray", label="chance (AUC 0.5)")
     ax.set(xlabel="1 - specificity (false-positive rate)", ylabel="sensitivity (true-positive rate)",
            xlim=(0, 1), ylim=(0, 1.01), title=title, aspect="equal")
