@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from utils import plots  # noqa: E402
+from utils import explore, plots  # noqa: E402
 
 
 def test_map_figures_draw_and_check_shapes(blobs):
@@ -36,4 +36,18 @@ def test_cumulative_variance_figure():
     plots.plot_cumulative_variance(np.full(10, 0.1), keep=0.95)
     with pytest.raises(ValueError, match="explained_variance_ratio"):
         plots.plot_cumulative_variance(np.array([]))
+    with pytest.raises(ValueError, match="fit PCA with more components"):
+        plots.plot_cumulative_variance(np.full(5, 0.1), keep=0.95)  # only 50 % of the variance
+    plt.close("all")
+
+
+def test_cumulative_variance_marks_the_count_of_n_components_for_variance():
+    # Nine components of 0.1 sum to 0.9 only up to round-off: the two counts must still agree.
+    ratios = np.full(10, 0.1)
+    expected = explore.n_components_for_variance(ratios, threshold=0.9)
+    assert expected == 9
+    figure = plots.plot_cumulative_variance(ratios, keep=0.9)
+    marker = figure.axes[0].lines[-1]
+    assert marker.get_xdata()[0] == expected
+    assert figure.axes[0].get_legend().get_texts()[0].get_text() == "9 components keep 90%"
     plt.close("all")

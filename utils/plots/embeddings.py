@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from utils.explore import n_components_for_variance
 from utils.plots.images import show_images
 
 
@@ -151,19 +152,26 @@ def show_components(
 
 def plot_cumulative_variance(explained_variance_ratio: np.ndarray, *, keep: float = 0.95,
                              ax: plt.Axes | None = None) -> plt.Figure:
-    """The share of the variance that the first k principal components keep, against k."""
+    """The share of the variance that the first k principal components keep, against k.
+
+    The dotted line marks the number of components that keep ``keep`` of the variance, counted by
+    :func:`utils.explore.n_components_for_variance` (so the figure and the notebooks' numbers agree).
+
+    Raises:
+        ValueError: as :func:`~utils.explore.n_components_for_variance` does, e.g. if the components
+            together do not reach ``keep``.
+    """
     ratio = np.asarray(explained_variance_ratio, dtype=float)
     if ratio.ndim != 1 or len(ratio) == 0:
         raise ValueError(f"explained_variance_ratio must be a non-empty 1-D array, got shape {ratio.shape}.")
+    n_keep = n_components_for_variance(ratio, threshold=keep)
     cumulative = np.cumsum(ratio)
-    n_keep = int(np.searchsorted(cumulative, keep) + 1)
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
     ax.plot(np.arange(1, len(ratio) + 1), cumulative)
     ax.axhline(keep, color="gray", linestyle="--")
-    if n_keep <= len(ratio):
-        ax.axvline(n_keep, color="tab:red", linestyle=":", label=f"{n_keep} components keep {keep:.0%}")
-        ax.legend(loc="lower right")
+    ax.axvline(n_keep, color="tab:red", linestyle=":", label=f"{n_keep} components keep {keep:.0%}")
+    ax.legend(loc="lower right")
     ax.set_xlabel("number of principal components")
     ax.set_ylabel("share of the variance kept")
     ax.set_ylim(0, 1.02)
