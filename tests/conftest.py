@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from sklearn.datasets import make_blobs
 
 from utils.models import build_gap_cnn, build_mnist_cnn
 
@@ -16,6 +17,13 @@ def course_env(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
     return monkeypatch
+
+
+@pytest.fixture
+def blobs():
+    """Four well-separated 2-D blobs of 100 points each."""
+    centres = [(-20, -20), (-20, 20), (20, -20), (20, 20)]
+    return make_blobs(n_samples=400, centers=centres, cluster_std=1.0, random_state=0)
 
 
 # --- utils.interpret -----------------------------------------------------------------------------

@@ -130,106 +130,11 @@ def test_bad_input_is_named(call, message):
         call()
 
 
-def test_plot_roc_draws_one_curve_per_model_with_its_auc():
-    import matplotlib.pyplot as plt
-
-    from utils.plots import plot_roc
-
-    y, good = _scores(separation=1.5)
-    _, poor = _scores(separation=0.3, seed=1)
-    fig = plot_roc(y, {"good": good, "poor": poor}, n_bootstrap=20, operating_points={"good": 0.5})
-    labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
-    assert labels[0].startswith("good: AUC 0.9") and labels[2].startswith("poor: AUC")
-    assert "threshold 0.50" in labels[1]
-    plt.close(fig)
-    given = ev.Estimate(0.9, 0.85, 0.95)
-    fig = plot_roc(y, {"good": good}, n_bootstrap=20, auc_estimates={"good": given})
-    assert fig.axes[0].get_legend().get_texts()[0].get_text() == f"good: AUC {given}"
-    plt.close(fig)
-    with pytest.raises(ValueError, match="scores"):
-        plot_roc(y, {})
-
-
 def test_an_undefined_metric_gives_nan_without_warnings(recwarn):
     y, score = _scores()
     metrics = ev.clinical_metrics(y, score, threshold=1.0, n_bootstrap=20)  # nothing is called positive
     assert np.isnan(metrics["PPV"].value) and np.isnan(metrics["PPV"].low)
     assert metrics["sensitivity"].value == 0 and not recwarn.list
-
-
-def test_plot_pixel_statistics_shows_means_difference_and_histogram():
-    import matplotlib.pyplot as plt
-
-    from utils.plots import plot_pixel_statistics
-
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 200, (40, 28, 28)).astype(np.uint8)
-    labels = np.arange(40) % 2
-    images[labels == 1, 10:18, 10:18] = 255  # class 1 is bright in the centre
-    fig = plot_pixel_statistics(images, labels, ("normal", "pneumonia"))
-    difference = fig.axes[2].images[0].get_array()
-    assert difference[14, 14] > 50 and abs(difference[0, 0]) < 50
-    assert "pneumonia - normal" in fig.axes[2].get_title()
-    plt.close(fig)
-    with pytest.raises(ValueError, match="two classes"):
-        plot_pixel_statistics(images, labels * 2, ("a", "b"))
-
-
-def test_plot_pixel_statistics_shows_colour_means_in_colour():
-    import matplotlib.pyplot as plt
-
-    from utils.plots import plot_pixel_statistics
-
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 200, (40, 28, 28, 3)).astype(np.uint8)  # e.g. RetinaMNIST
-    labels = np.arange(40) % 2
-    images[labels == 1, 10:18, 10:18] = 255
-    fig = plot_pixel_statistics(images, labels, ("grade 0", "grade 1"))
-    assert fig.axes[0].images[0].get_array().shape == (28, 28, 3)
-    difference = fig.axes[2].images[0].get_array()
-    assert difference.shape == (28, 28) and difference[14, 14] > 50 and abs(difference[0, 0]) < 50
-    plt.close(fig)
-    with pytest.raises(ValueError, match="N, H, W, 3"):
-        plot_pixel_statistics(images[..., :2], labels, ("a", "b"))
-
-
-def test_show_images_shows_colour_images_in_colour():
-    import matplotlib.pyplot as plt
-
-    from utils.plots import show_images
-
-    images = np.random.default_rng(0).integers(0, 256, (3, 28, 28, 3), dtype=np.uint8)
-    fig = show_images(images, ["a", "b", "c"])
-    assert fig.axes[0].images[0].get_array().shape == (28, 28, 3)
-    plt.close(fig)
-
-
-def test_plot_heatmap_grid_shows_colour_images():
-    import matplotlib.pyplot as plt
-
-    from utils.plots import plot_heatmap_grid
-
-    images = np.random.default_rng(0).random((2, 28, 28, 3))
-    fig = plot_heatmap_grid(images, {"grad_cam": np.zeros((2, 28, 28))})
-    assert fig.axes[0].images[0].get_array().shape == (28, 28, 3)
-    plt.close(fig)
-    with pytest.raises(ValueError, match="grad_cam"):
-        plot_heatmap_grid(images, {"grad_cam": np.zeros((2, 28, 28, 3))})
-
-
-def test_plot_heatmap_grid_has_one_row_per_image_and_one_column_per_method():
-    import matplotlib.pyplot as plt
-
-    from utils.plots import plot_heatmap_grid
-
-    images = np.random.default_rng(0).random((3, 28, 28, 1))
-    maps = {"grad_cam": np.zeros((3, 28, 28)), "lime": np.ones((3, 28, 28))}
-    fig = plot_heatmap_grid(images, maps, row_titles=["a", "b", "c"])
-    assert len(fig.axes) == 3 * 3 + 1  # and a colour bar
-    assert [ax.get_title() for ax in fig.axes[:3]] == ["image", "grad_cam", "lime"]
-    plt.close(fig)
-    with pytest.raises(ValueError, match="lime"):
-        plot_heatmap_grid(images, {"lime": np.ones((2, 28, 28))})
 
 
 def test_balanced_threshold_separates_separable_scores():

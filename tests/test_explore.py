@@ -1,23 +1,11 @@
-"""Tests of utils.explore (notebook 01's logic) and of the plots notebook 01 adds."""
+"""Tests of utils.explore (notebook 01's logic)."""
 
-import matplotlib
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.decomposition import PCA
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.datasets import make_blobs  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-
-from utils import explore, plots  # noqa: E402
-
-
-@pytest.fixture
-def blobs():
-    """Four well-separated 2-D blobs of 100 points each."""
-    centres = [(-20, -20), (-20, 20), (20, -20), (20, 20)]
-    return make_blobs(n_samples=400, centers=centres, cluster_std=1.0, random_state=0)
+from utils import explore
 
 
 # --- to_vectors -----------------------------------------------------------------------------------
@@ -234,26 +222,3 @@ def test_compare_clusters_rejects_bad_input():
         explore.compare_clusters([0, 1], [0, -1])
     with pytest.raises(ValueError, match="n_classes"):
         explore.compare_clusters([0, 3], [0, 1], n_classes=3)
-
-
-# --- plots ---------------------------------------------------------------------------------------
-
-def test_notebook_01_plots_draw_and_check_shapes(blobs):
-    x, y = blobs
-    names = ["a", "b", "c", "d"]
-    figures = [
-        plots.plot_embedding(x, y, names, title="blobs"),
-        plots.show_components(np.random.default_rng(0).normal(size=(3, 784)), titles=["1", "2", "3"]),
-        plots.plot_contingency(5 * np.eye(4, dtype=int), ["c0", "c1", "c2", "c3"], names),
-        plots.plot_inverse_grid(x, y, names, np.zeros((9, 2)), np.zeros((9, 784))),
-    ]
-    assert all(isinstance(figure, plt.Figure) for figure in figures)
-    plt.close("all")
-    with pytest.raises(ValueError, match="embedding"):
-        plots.plot_embedding(x[:, :1], y, names)
-    with pytest.raises(ValueError, match="components"):
-        plots.show_components(np.zeros((2, 100)))
-    with pytest.raises(ValueError, match="table"):
-        plots.plot_contingency(np.eye(3), ["c0"], names)
-    with pytest.raises(ValueError, match="square grid"):
-        plots.plot_inverse_grid(x, y, names, np.zeros((8, 2)), np.zeros((8, 784)))

@@ -5,7 +5,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from utils import data
+from utils import medmnist
 from utils.config import COURSE_ROOT
 
 SIZES = {"train": 12, "val": 4, "test": 6}
@@ -32,14 +32,14 @@ def medmnist_env(course_env, tmp_path):
     """Course settings with a data folder, and neither the shipped files nor a medmnist-package folder."""
     (tmp_path / "data").mkdir()
     course_env.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
-    course_env.setattr(data, "MEDMNIST_SHIPPED_DIR", tmp_path / "shipped")
-    course_env.setattr(data, "MEDMNIST_PACKAGE_ROOT", tmp_path / "dot_medmnist")
+    course_env.setattr(medmnist, "MEDMNIST_SHIPPED_DIR", tmp_path / "shipped")
+    course_env.setattr(medmnist, "MEDMNIST_PACKAGE_ROOT", tmp_path / "dot_medmnist")
     return course_env
 
 
 def test_local_file_shapes_and_flat_labels(medmnist_env, tmp_path, capsys):
     arrays = _write_medmnist(tmp_path / "data" / "medmnist" / "pneumoniamnist.npz")
-    ds = data.load_medmnist("pneumoniamnist")
+    ds = medmnist.load_medmnist("pneumoniamnist")
     assert ds.x_train.shape == (12, 28, 28) and ds.x_val.shape == (4, 28, 28) and ds.x_test.shape == (6, 28, 28)
     for split in ("train", "val", "test"):
         labels = getattr(ds, f"y_{split}")
@@ -54,19 +54,19 @@ def test_local_file_shapes_and_flat_labels(medmnist_env, tmp_path, capsys):
 def test_a_file_that_is_not_the_official_one_is_used_and_named(medmnist_env, tmp_path, capsys):
     path = tmp_path / "data" / "medmnist" / "breastmnist.npz"
     _write_medmnist(path)
-    ds = data.load_medmnist("breastmnist")
+    ds = medmnist.load_medmnist("breastmnist")
     md5 = hashlib.md5(path.read_bytes()).hexdigest()
     assert not ds.official and ds.md5 == md5
     out = capsys.readouterr().out
-    assert md5 in out and data.MEDMNIST_INFO["breastmnist"].md5[28] in out and "NOT the official" in out
+    assert md5 in out and medmnist.MEDMNIST_INFO["breastmnist"].md5[28] in out and "NOT the official" in out
 
 
 def test_the_official_checksum_is_recognised(medmnist_env, tmp_path, capsys):
     path = tmp_path / "data" / "medmnist" / "pneumoniamnist_64.npz"
     _write_medmnist(path, size=64)
     md5 = hashlib.md5(path.read_bytes()).hexdigest()
-    medmnist_env.setitem(data.MEDMNIST_INFO["pneumoniamnist"].md5, 64, md5)
-    ds = data.load_medmnist("pneumoniamnist", size=64)
+    medmnist_env.setitem(medmnist.MEDMNIST_INFO["pneumoniamnist"].md5, 64, md5)
+    ds = medmnist.load_medmnist("pneumoniamnist", size=64)
     assert ds.official and ds.x_train.shape == (12, 64, 64)
     assert "the official file" in capsys.readouterr().out
 
@@ -75,19 +75,19 @@ def test_download_is_verified_and_cached(medmnist_env, tmp_path, capsys):
     medmnist_env.setenv("COURSE_OFFLINE", "0")
     source = tmp_path / "zenodo" / "breastmnist_128.npz"
     _write_medmnist(source, size=128)
-    medmnist_env.setitem(data.MEDMNIST_INFO["breastmnist"].md5, 128, hashlib.md5(source.read_bytes()).hexdigest())
+    medmnist_env.setitem(medmnist.MEDMNIST_INFO["breastmnist"].md5, 128, hashlib.md5(source.read_bytes()).hexdigest())
     urls = []
 
     def fake_download(url, destination):
         urls.append(url)
         destination.write_bytes(source.read_bytes())
 
-    medmnist_env.setattr(data, "_download", fake_download)
-    ds = data.load_medmnist("breastmnist", size=128)
+    medmnist_env.setattr(medmnist, "_download", fake_download)
+    ds = medmnist.load_medmnist("breastmnist", size=128)
     assert ds.official and ds.x_val.shape == (4, 128, 128)
-    assert urls == [data.MEDMNIST_URL.format(file_name="breastmnist_128.npz")]
+    assert urls == [medmnist.MEDMNIST_URL.format(file_name="breastmnist_128.npz")]
     assert (tmp_path / "cache" / "medmnist" / "breastmnist_128.npz").is_file()
-    data.load_medmnist("breastmnist", size=128)  # now from the cache: no second download
+    medmnist.load_medmnist("breastmnist", size=128)  # now from the cache: no second download
     assert len(urls) == 1 and "course cache" in capsys.readouterr().out
 
 
@@ -97,9 +97,9 @@ def test_a_download_with_the_wrong_checksum_is_rejected_and_deleted(medmnist_env
     def corrupt_download(url, destination):
         destination.write_bytes(b"truncated")
 
-    medmnist_env.setattr(data, "_download", corrupt_download)
-    with pytest.raises(data.ChecksumError, match="MD5"):
-        data.load_medmnist("pneumoniamnist")
+    medmnist_env.setattr(medmnist, "_download", corrupt_download)
+    with pytest.raises(medmnist.ChecksumError, match="MD5"):
+        medmnist.load_medmnist("pneumoniamnist")
     assert not any((tmp_path / "cache" / "medmnist").iterdir())
 
 
@@ -107,50 +107,50 @@ def test_offline_without_a_file_says_what_to_do(medmnist_env):
     def forbidden(url, destination):
         raise AssertionError("the network was touched")
 
-    medmnist_env.setattr(data, "_download", forbidden)
+    medmnist_env.setattr(medmnist, "_download", forbidden)
     with pytest.raises(FileNotFoundError, match="COURSE_OFFLINE"):
-        data.load_medmnist("pneumoniamnist", size=224)
+        medmnist.load_medmnist("pneumoniamnist", size=224)
 
 
 @pytest.mark.parametrize("name", ["chestmnist", "pneumonia", "", None])
 def test_unknown_names_are_refused(medmnist_env, name):
     with pytest.raises(ValueError, match="name must be one of"):
-        data.load_medmnist(name)
+        medmnist.load_medmnist(name)
 
 
 @pytest.mark.parametrize("size", [32, 256, "28", True, 28.5])
 def test_unknown_sizes_are_refused(medmnist_env, size):
     with pytest.raises(ValueError, match="size must be one of"):
-        data.load_medmnist("pneumoniamnist", size=size)
+        medmnist.load_medmnist("pneumoniamnist", size=size)
 
 
 def test_names_are_case_insensitive(medmnist_env, tmp_path):
     _write_medmnist(tmp_path / "data" / "medmnist" / "pneumoniamnist.npz")
-    assert data.load_medmnist("PneumoniaMNIST").name == "pneumoniamnist"
+    assert medmnist.load_medmnist("PneumoniaMNIST").name == "pneumoniamnist"
 
 
 def test_a_file_in_another_layout_is_refused(medmnist_env, tmp_path):
     _write_medmnist(tmp_path / "data" / "medmnist" / "pneumoniamnist.npz", val_labels=None)
     with pytest.raises(ValueError, match="val_labels"):
-        data.load_medmnist("pneumoniamnist")
+        medmnist.load_medmnist("pneumoniamnist")
 
 
 def test_a_file_of_the_wrong_size_is_refused(medmnist_env, tmp_path):
     _write_medmnist(tmp_path / "data" / "medmnist" / "pneumoniamnist_64.npz", size=28)
     with pytest.raises(ValueError, match="expected"):
-        data.load_medmnist("pneumoniamnist", size=64)
+        medmnist.load_medmnist("pneumoniamnist", size=64)
 
 
 def test_multi_label_files_are_refused(medmnist_env, tmp_path):
     _write_medmnist(tmp_path / "data" / "medmnist" / "pneumoniamnist.npz",
                     test_labels=np.zeros((6, 3), dtype=np.uint8))
     with pytest.raises(ValueError, match="one label per image"):
-        data.load_medmnist("pneumoniamnist")
+        medmnist.load_medmnist("pneumoniamnist")
 
 
 def test_colour_files_keep_their_channels(medmnist_env, tmp_path):
     arrays = _write_medmnist(tmp_path / "data" / "medmnist" / "retinamnist.npz", channels=3)
-    ds = data.load_medmnist("retinamnist")
+    ds = medmnist.load_medmnist("retinamnist")
     assert ds.x_train.shape == (12, 28, 28, 3) and ds.x_test.dtype == np.uint8
     np.testing.assert_array_equal(ds.x_val, arrays["val_images"])
     assert len(ds.class_names) == 5 and ds.title == "RetinaMNIST"
@@ -160,13 +160,13 @@ def test_colour_files_keep_their_channels(medmnist_env, tmp_path):
 def test_a_file_with_the_wrong_channels_is_refused(medmnist_env, tmp_path, name, channels):
     _write_medmnist(tmp_path / "data" / "medmnist" / f"{name}.npz", channels=channels)
     with pytest.raises(ValueError, match="colour images" if channels == 1 else "grey images"):
-        data.load_medmnist(name)
+        medmnist.load_medmnist(name)
 
 
 def test_the_data_dir_comes_before_the_shipped_file(medmnist_env, tmp_path, capsys):
     _write_medmnist(tmp_path / "shipped" / "breastmnist.npz", seed=1)
     arrays = _write_medmnist(tmp_path / "data" / "medmnist" / "breastmnist.npz", seed=2)
-    np.testing.assert_array_equal(data.load_medmnist("breastmnist").x_train, arrays["train_images"])
+    np.testing.assert_array_equal(medmnist.load_medmnist("breastmnist").x_train, arrays["train_images"])
     assert "(COURSE_DATA_DIR)" in capsys.readouterr().out
 
 
@@ -179,8 +179,8 @@ def test_the_shipped_file_comes_before_the_cache_and_the_download(medmnist_env, 
     def forbidden(url, destination):
         raise AssertionError("the network was touched")
 
-    medmnist_env.setattr(data, "_download", forbidden)
-    np.testing.assert_array_equal(data.load_medmnist("breastmnist").x_test, arrays["test_images"])
+    medmnist_env.setattr(medmnist, "_download", forbidden)
+    np.testing.assert_array_equal(medmnist.load_medmnist("breastmnist").x_test, arrays["test_images"])
     assert "(shipped with the course)" in capsys.readouterr().out
 
 
@@ -196,10 +196,10 @@ SHIPPED = {
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_the_shipped_files_are_the_official_ones(course_env, capsys, name):
     n_bytes, image_shape, class_counts = SHIPPED[name]
-    info = data.MEDMNIST_INFO[name]
-    path = data.MEDMNIST_SHIPPED_DIR / data.medmnist_file_name(name)
+    info = medmnist.MEDMNIST_INFO[name]
+    path = medmnist.MEDMNIST_SHIPPED_DIR / medmnist.medmnist_file_name(name)
     assert path.stat().st_size == n_bytes
-    ds = data.load_medmnist(name)  # no COURSE_DATA_DIR (course_env): found in data/medmnist/
+    ds = medmnist.load_medmnist(name)  # no COURSE_DATA_DIR (course_env): found in data/medmnist/
     assert ds.official and ds.md5 == info.md5[28]
     out = capsys.readouterr().out
     assert "shipped with the course" in out and "the official file" in out
@@ -215,6 +215,6 @@ def test_the_shipped_files_are_the_official_ones(course_env, capsys, name):
                     reason="the shared data folder is absent")
 def test_the_shared_copy_is_the_official_file(course_env, capsys):
     course_env.setenv("COURSE_DATA_DIR", str(SHARED_DATA))
-    ds = data.load_medmnist("pneumoniamnist")
+    ds = medmnist.load_medmnist("pneumoniamnist")
     assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (4708, 524, 624)
     assert ds.official and "(COURSE_DATA_DIR)" in capsys.readouterr().out

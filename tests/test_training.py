@@ -84,7 +84,7 @@ def _fake_dataset(n_train=40, n_test=10):
     return data.Dataset(
         "mnist", rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8), np.arange(n_train) % 10,
         rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8), np.arange(n_test) % 10,
-        data.CLASS_NAMES["mnist"], "fake",
+        data.DATASETS["mnist"].class_names, "fake",
     )
 
 

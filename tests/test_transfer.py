@@ -258,23 +258,3 @@ def test_transfer_experiment_rejects_bad_arguments(kwargs):
     y = np.arange(40) % 10
     with pytest.raises(ValueError):
         transfer.few_shot_transfer_experiment(x, y, x, y, **kwargs)
-
-
-def test_accuracy_vs_labels_plot_draws_one_line_per_method_and_checks_shapes():
-    import matplotlib.pyplot as plt
-
-    from utils import plots
-
-    accuracies = {"pre-trained": np.array([[0.8, 0.9, 0.95], [0.82, 0.91, 0.96]]),
-                  "scratch": np.array([0.7, 0.85, 0.96])}
-    fig = plots.plot_accuracy_vs_labels((10, 50, 200), accuracies)
-    ax = fig.axes[0]
-    means = [line for line in ax.lines if line.get_label() in accuracies]
-    assert [line.get_label() for line in means] == ["pre-trained", "scratch"]
-    np.testing.assert_allclose(means[0].get_ydata(), [81, 90.5, 95.5])
-    assert ax.get_xscale() == "log" and "labelled" in ax.get_xlabel()
-    plt.close(fig)
-    with pytest.raises(ValueError, match="columns"):
-        plots.plot_accuracy_vs_labels((10, 50), accuracies)
-    with pytest.raises(ValueError, match="accuracies"):
-        plots.plot_accuracy_vs_labels((10,), {})

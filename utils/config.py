@@ -6,7 +6,8 @@ Variable           Meaning
 COURSE_FAST        ``1``: small subsets and few epochs (the test command sets it).
 COURSE_OFFLINE     ``1``: never touch the network; use cached or bundled data only.
 COURSE_DATA_DIR    A folder searched first for data files (e.g. ``mnist.npz``).
-COURSE_DATASET     ``mnist`` (default) or ``fashion_mnist``: the data set notebooks use.
+COURSE_DATASET     ``mnist`` (default), ``fashion_mnist`` or another key of ``utils.data.DATASETS``:
+                   the data set notebooks use.
 COURSE_CACHE_DIR   Where downloads, features and trained models are cached
                    (default: ``data/cache`` in the course folder, ignored by git).
 =================  =====================================================================
@@ -24,7 +25,6 @@ from pathlib import Path
 from typing import TypeVar
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
-DATASETS = ("mnist", "fashion_mnist")
 
 T = TypeVar("T")
 
@@ -58,9 +58,11 @@ def settings() -> Settings:
     Raises:
         ValueError: if a variable has a value the course does not understand.
     """
+    from utils.data import DATASETS  # here, not at the top: utils.data imports this module
+
     dataset = os.environ.get("COURSE_DATASET", "mnist").strip().lower() or "mnist"
     if dataset not in DATASETS:
-        raise ValueError(f"COURSE_DATASET must be one of {DATASETS}, got {dataset!r}.")
+        raise ValueError(f"COURSE_DATASET must be one of {tuple(DATASETS)}, got {dataset!r}.")
     data_dir = os.environ.get("COURSE_DATA_DIR", "").strip()
     data_path = Path(data_dir).expanduser().resolve() if data_dir else None
     if data_path is not None and not data_path.is_dir():

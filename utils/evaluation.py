@@ -16,6 +16,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
+RocBand = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # (fpr, tpr, tpr_low, tpr_high): roc_band's result
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ def roc_band(
     confidence: float = 0.95,
     seed: int = 0,
     n_points: int = 101,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> RocBand:
     """The ROC curve on a grid of false-positive rates, with a pointwise bootstrap band.
 
     Returns:

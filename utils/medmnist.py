@@ -1,0 +1,269 @@
+"""MedMNIST (notebook 06): the official files, shipped, cached or downloaded, always MD5-checked.
+
+The registry :data:`MEDMNIST_INFO` has one :class:`MedMNISTInfo` entry per data set (title, class
+names, channels, official split sizes and MD5s); :func:`load_medmnist` finds a file in
+``COURSE_DATA_DIR/medmnist/``, in ``data/medmnist/`` (the 28x28 files the course ships), in the course
+cache, in ``~/.medmnist/`` or downloads it, and says which file it read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from utils.config import COURSE_ROOT, network_allowed, settings
+from utils.data import Dataset, existing_file
+
+# The official files and their MD5s are those of the MedMNIST Zenodo record (MedMNIST v2 at 28x28,
+# MedMNIST+ at 64, 128 and 224), as listed in medmnist/info.py of github.com/MedMNIST/MedMNIST (v3.0.2).
+
+MEDMNIST_URL = "https://zenodo.org/records/10519652/files/{file_name}?download=1"
+MEDMNIST_SIZES = (28, 64, 128, 224)
+MEDMNIST_PACKAGE_ROOT = Path("~/.medmnist").expanduser()  # where the `medmnist` package keeps its files
+MEDMNIST_SPLITS = ("train", "val", "test")
+MEDMNIST_SHIPPED_DIR = COURSE_ROOT / "data" / "medmnist"  # the official 28x28 files, shipped with the course
+
+
+@dataclass(frozen=True)
+class MedMNISTInfo:
+    """One entry of :data:`MEDMNIST_INFO`: what the course knows about a MedMNIST data set before reading it.
+
+    ``channels`` is 1 for grey images, stored as (N, H, W), and 3 for colour, (N, H, W, 3).
+    ``n_samples`` gives the official split sizes, ``md5`` the official MD5 per image size.
+    """
+
+    title: str
+    description: str
+    class_names: tuple[str, ...]
+    channels: int
+    n_samples: dict[str, int]
+    md5: dict[int, str]
+
+
+MEDMNIST_INFO = {
+    "pneumoniamnist": MedMNISTInfo(
+        title="PneumoniaMNIST",
+        description="paediatric chest X-rays, normal vs. pneumonia (Kermany et al., Cell 2018)",
+        class_names=("normal", "pneumonia"),
+        channels=1,
+        n_samples={"train": 4708, "val": 524, "test": 624},
+        md5={
+            28: "28209eda62fecd6e6a2d98b1501bb15f",
+            64: "8f4eceb4ccffa70c672198ea285246c6",
+            128: "05b46931834c231683c68f40c47b2971",
+            224: "d6a3c71de1b945ea11211b03746c1fe1",
+        },
+    ),
+    "breastmnist": MedMNISTInfo(
+        title="BreastMNIST",
+        description="breast ultrasound, malignant vs. normal or benign (Al-Dhabyani et al., Data in Brief 2020)",
+        class_names=("malignant", "normal or benign"),
+        channels=1,
+        n_samples={"train": 546, "val": 78, "test": 156},
+        md5={
+            28: "750601b1f35ba3300ea97c75c52ff8f6",
+            64: "742edef2a1fd1524b2efff4bd7ba9364",
+            128: "363e4b3f8d712e9b5de15470a2aaadf1",
+            224: "b56378a6eefa9fed602bb16d192d4c8b",
+        },
+    ),
+    "retinamnist": MedMNISTInfo(
+        title="RetinaMNIST",
+        description="retinal fundus photographs, 5 ordinal grades of diabetic retinopathy (DeepDRiD, Liu et al., "
+                    "Patterns 2022)",
+        class_names=("0 no DR", "1 mild", "2 moderate", "3 severe", "4 proliferative"),
+        channels=3,
+        n_samples={"train": 1080, "val": 120, "test": 400},
+        md5={
+            28: "bd4c0672f1bba3e3a89f0e4e876791e4",
+            64: "afda852cc34dcda56f86ad2b2457dbcc",
+            128: "e48e916a24454daf90583d4e6efb1a18",
+            224: "eae7e3b6f3fcbda4ae613ebdcbe35348",
+        },
+    ),
+}
+
+
+class ChecksumError(OSError):
+    """A downloaded file's MD5 is not the one its publisher lists."""
+
+
+@dataclass(frozen=True)
+class MedMNIST(Dataset):
+    """A MedMNIST data set: a :class:`Dataset` with a validation split, its image size and its MD5.
+
+    ``official`` says whether the file read is byte for byte the official download.
+    """
+
+    x_val: np.ndarray
+    y_val: np.ndarray
+    size: int
+    md5: str
+    official: bool
+
+    @property
+    def title(self) -> str:
+        return MEDMNIST_INFO[self.name].title
+
+
+def medmnist_file_name(name: str, size: int = 28) -> str:
+    """The official file name: ``<name>.npz`` at 28x28, ``<name>_<size>.npz`` for MedMNIST+ sizes."""
+    return f"{name}.npz" if size == 28 else f"{name}_{size}.npz"
+
+
+def file_md5(path: Path, chunk_size: int = 1 << 20) -> str:
+    """The MD5 hex digest of a file, read in chunks."""
+    import hashlib
+
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _download(url: str, destination: Path) -> None:
+    """Download ``url`` to ``destination`` (overwritten)."""
+    import shutil
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=60) as response, open(destination, "wb") as f:
+        shutil.copyfileobj(response, f)
+
+
+def _download_verified(name: str, size: int, destination: Path) -> None:
+    """Download the official file into ``destination``; keep it only if its MD5 is the official one."""
+    url = MEDMNIST_URL.format(file_name=medmnist_file_name(name, size))
+    expected = MEDMNIST_INFO[name].md5[size]
+    partial = destination.with_name(destination.name + ".part")
+    print(f"Downloading {url} ...")
+    try:
+        try:
+            _download(url, partial)
+        except OSError as error:  # URLError, timeouts, HTTP errors
+            raise OSError(
+                f"Could not download {url} ({error}). Check the connection, or download the file by "
+                f"hand into {destination.parent} or COURSE_DATA_DIR/medmnist/."
+            ) from error
+        actual = file_md5(partial)
+        if actual != expected:
+            raise ChecksumError(
+                f"The download of {url} has MD5 {actual}, not the official {expected}: the file is "
+                "corrupt or incomplete and was deleted. Try again, or download it by hand into "
+                f"{destination.parent}."
+            )
+        partial.replace(destination)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _check_medmnist_request(name: str, size: int) -> str:
+    if not isinstance(name, str) or name.strip().lower() not in MEDMNIST_INFO:
+        raise ValueError(f"name must be one of {tuple(MEDMNIST_INFO)}, got {name!r}.")
+    if isinstance(size, bool) or size not in MEDMNIST_SIZES:
+        raise ValueError(
+            f"size must be one of {MEDMNIST_SIZES} (28: MedMNIST v2; 64, 128, 224: MedMNIST+), got {size!r}."
+        )
+    return name.strip().lower()
+
+
+def _read_medmnist(path: Path, size: int, channels: int) -> dict[str, np.ndarray]:
+    """The six arrays of a MedMNIST ``.npz``, labels flattened to shape (N,), int64.
+
+    Images keep the file's layout: (N, size, size) when ``channels`` is 1, (N, size, size, 3) when 3.
+    """
+    with np.load(path) as f:
+        missing = [f"{split}_{kind}" for split in MEDMNIST_SPLITS for kind in ("images", "labels")
+                   if f"{split}_{kind}" not in f.files]
+        if missing:
+            raise ValueError(f"{path} is not a MedMNIST file: it lacks {missing}.")
+        arrays = {key: f[key] for key in f.files}
+    expected = (size, size) if channels == 1 else (size, size, channels)
+    for split in MEDMNIST_SPLITS:
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if images.shape[1:] != expected:
+            raise ValueError(f"{path}: {split}_images has shape {images.shape}, expected (N, "
+                             f"{', '.join(map(str, expected))}) ({'grey' if channels == 1 else 'colour'} images).")
+        if labels.size != len(images) or labels.ndim > 2:
+            raise ValueError(
+                f"{path}: {split}_labels has shape {labels.shape}; expected one label per image, "
+                f"(N,) or (N, 1) with N = {len(images)} (multi-label data sets are not supported)."
+            )
+        arrays[f"{split}_labels"] = labels.reshape(-1).astype(np.int64)
+    return arrays
+
+
+def load_medmnist(name: str, size: int = 28) -> MedMNIST:
+    """Load a MedMNIST data set (train / val / test), labels flattened to shape (N,).
+
+    Sources, in order: ``COURSE_DATA_DIR/medmnist/<file>``; the official 28x28 files shipped with
+    the course in ``data/medmnist/``; the course cache (``COURSE_CACHE_DIR/medmnist/<file>``);
+    ``~/.medmnist/<file>`` (where the ``medmnist`` package stores its downloads); else, unless
+    ``COURSE_OFFLINE=1``, the official file from the MedMNIST Zenodo record, downloaded into the
+    course cache and kept only if its MD5 is the official one. ``<file>`` is ``<name>.npz`` for
+    28x28 (MedMNIST v2) or ``<name>_<size>.npz`` (MedMNIST+ at 64, 128 and 224).
+
+    A local file is always used, and its MD5 is compared with the official one: the line the loader
+    prints says whether it read the official file or a different one (e.g. a subset).
+
+    Args:
+        name: a key of ``MEDMNIST_INFO``: ``"pneumoniamnist"``, ``"breastmnist"`` or ``"retinamnist"``.
+        size: the image side, 28, 64, 128 or 224.
+
+    Returns:
+        Images as uint8, (N, size, size) for grey data sets and (N, size, size, 3) for colour ones
+        (``MEDMNIST_INFO[name].channels``); labels int64 (N,).
+
+    Raises:
+        ValueError: unknown ``name`` or ``size``, or a file that is not a MedMNIST file.
+        FileNotFoundError: offline and no local file.
+        ChecksumError: the download's MD5 is not the official one (the file is deleted).
+    """
+    name = _check_medmnist_request(name, size)
+    info = MEDMNIST_INFO[name]
+    file_name = medmnist_file_name(name, size)
+    s = settings()
+    cache_file = s.cache_dir / "medmnist" / file_name
+    candidates = [
+        (s.data_dir / "medmnist" / file_name if s.data_dir else None, "COURSE_DATA_DIR"),
+        (MEDMNIST_SHIPPED_DIR / file_name, "shipped with the course"),
+        (cache_file, "course cache"),
+        (MEDMNIST_PACKAGE_ROOT / file_name, "medmnist package folder"),
+    ]
+    found = [(path, where) for path, where in candidates if existing_file(path)]
+    if found:
+        path, where = found[0]
+        origin = f"{path} ({where})"
+    elif not network_allowed():
+        looked = ", ".join(str(path) for path, _ in candidates if path is not None)
+        raise FileNotFoundError(
+            f"{info.title} ({file_name}) is not on this machine (looked in: {looked}) and "
+            "COURSE_OFFLINE=1 forbids the download. Set COURSE_OFFLINE=0 on a machine with internet, "
+            f"or copy {file_name} into COURSE_DATA_DIR/medmnist/."
+        )
+    else:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        _download_verified(name, size, cache_file)
+        path = cache_file
+        origin = f"{MEDMNIST_URL.format(file_name=file_name)} (downloaded into {cache_file})"
+
+    md5 = file_md5(path)
+    expected = info.md5[size]
+    official = md5 == expected
+    verdict = (
+        f"MD5 {md5}, the official file" if official
+        else f"MD5 {md5} differs from the official {expected}: a local file, NOT the official download"
+    )
+    arrays = _read_medmnist(path, size, info.channels)
+    counts = " / ".join(f"{len(arrays[f'{split}_labels']):,} {split}" for split in MEDMNIST_SPLITS)
+    print(f"{info.title} ({size}x{size}): {counts} images; source: {origin}; {verdict}.")
+    return MedMNIST(
+        name=name,
+        x_train=arrays["train_images"], y_train=arrays["train_labels"],
+        x_test=arrays["test_images"], y_test=arrays["test_labels"],
+        class_names=info.class_names, source=f"{origin}; {verdict}",
+        x_val=arrays["val_images"], y_val=arrays["val_labels"],
+        size=size, md5=md5, official=official,
+    )

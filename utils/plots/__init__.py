@@ -1,0 +1,44 @@
+"""Figures the notebooks share. Each function draws on Matplotlib and returns the figure.
+
+Use the package (``from utils import plots``); it re-exports the public names of its modules,
+grouped by kind of figure:
+
+- ``images``: grids of images and of predictions, pixel statistics per class, heatmaps over images
+  (with :data:`LABELS`, the attribution methods' titles), convolution kernels and filters, and
+  pictures of the hand-crafted features (region, HOG, LBP);
+- ``metrics``: learning curves, cross-validation scores, the confusion matrix, ROC curves,
+  comparisons of models and methods, deletion and insertion curves;
+- ``embeddings``: 2-D maps of data, principal components and the variance they keep, clusters
+  against classes, images generated at a grid of points.
+"""
+
+from utils.plots.embeddings import (
+    plot_contingency,
+    plot_cumulative_variance,
+    plot_embedding,
+    plot_embeddings,
+    plot_inverse_grid,
+    show_components,
+)
+from utils.plots.images import (
+    LABELS,
+    plot_heatmap_grid,
+    plot_hog_pictures,
+    plot_lbp_codes,
+    plot_pixel_statistics,
+    plot_region,
+    show_filters,
+    show_images,
+    show_kernels_and_responses,
+    show_misclassified,
+    show_predictions,
+)
+from utils.plots.metrics import (
+    plot_accuracy_vs_labels,
+    plot_confusion_matrix,
+    plot_cv_scores,
+    plot_deletion_insertion,
+    plot_learning_curves,
+    plot_model_comparison,
+    plot_roc,
+)
