@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+
 class ArgumentTypeError(TypeError, ValueError):
     """An argument of the wrong type (e.g. ``epochs=2.5``): a TypeError that is also a ValueError."""
 
