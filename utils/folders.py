@@ -378,7 +378,7 @@ def load_classifier(path: str | Path) -> SavedClassifier:
         raise FileNotFoundError(f"path must name a .keras file saved by save_classifier, with its .json beside it; "
                                 f"{path if not path.is_file() else info_file} does not exist.")
     info = json.loads(info_file.read_text())
-    return SavedClassifier(keras.models.load_model(path), tuple(info["class_names"]), int(info["image_size"]),
+    return SavedClassifier(keras.models.load_model(path, compile=False), tuple(info["class_names"]), int(info["image_size"]),
                            info["colour"], info["fit"])
 
 
