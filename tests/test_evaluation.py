@@ -207,8 +207,8 @@ def test_overall_and_per_class_metrics_with_intervals():
         row = per_class[name]
         assert row["sensitivity"].value == pytest.approx(matrix[c, c] / matrix[c].sum())
         assert row["precision"].value == pytest.approx(matrix[c, c] / matrix[:, c].sum())
-        assert row["specificity"].value == pytest.approx((np.delete(matrix, c, 0).sum() - np.delete(matrix, c, 0)[:, c].sum())
-                                                         / np.delete(matrix, c, 0).sum())
+        others = np.delete(matrix, c, axis=0)  # the rows of the other true classes
+        assert row["specificity"].value == pytest.approx(1 - others[:, c].sum() / others.sum())
         assert row["ROC AUC (one vs rest)"].value == pytest.approx(roc_auc_score(y == c, p[:, c]))
         assert all(e.low <= e.value <= e.high for e in row.values())
     with pytest.raises(ValueError, match="class_names must name the 3 classes"):

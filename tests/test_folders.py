@@ -145,6 +145,8 @@ def test_split_dataset_is_stratified_and_keeps_the_files(tmp_path):
     assert not set(split.files["train"]) & set(split.files["test"])
     index = {f: i for i, f in enumerate(dataset.files["train"])}
     np.testing.assert_array_equal(split.x_test, dataset.x_train[[index[f] for f in split.files["test"]]])
+    assert "test and val split drawn stratified" in split.source
+    assert folders.split_dataset(split) is split  # nothing left to draw
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ Sensitivity (recall of the positive class: how many sick patients the test finds
 (how many healthy ones it clears), the ROC curve and its area (AUC), and confidence intervals for
 all of them by bootstrap: resample the test set with replacement, recompute, read the spread.
 Labels are 0 / 1 with 1 the positive class (the disease); scores are the predicted probability of
-class 1, one per image.
+class 1, one per image. For any number of classes, :func:`overall_metrics` (accuracy, ROC AUC) and
+:func:`per_class_metrics` (each class against the others) take the predicted probabilities (N, classes).
 """
 
 from __future__ import annotations

@@ -271,8 +271,11 @@ def split_dataset(dataset: FolderDataset, *, val_fraction: float = 0.15, test_fr
     x, y, files = dataset.x_train, dataset.y_train, np.array(dataset.files["train"], dtype=object)
     parts = {"test": (dataset.x_test, dataset.y_test, dataset.files["test"]),
              "val": (dataset.x_val, dataset.y_val, dataset.files["val"])}
+    drawn = [split for split in ("test", "val") if not len(parts[split][1])]
+    if not drawn:
+        return dataset
     for split, fraction in (("test", test_fraction), ("val", val_fraction)):
-        if len(parts[split][1]):
+        if split not in drawn:
             continue
         share = fraction / (1 - test_fraction) if split == "val" and not dataset.has_splits else fraction
         try:
@@ -284,7 +287,7 @@ def split_dataset(dataset: FolderDataset, *, val_fraction: float = 0.15, test_fr
         parts[split] = (x_out, y_out, list(files_out))
     return FolderDataset(
         name=dataset.name, x_train=x, y_train=y, x_test=parts["test"][0], y_test=parts["test"][1],
-        class_names=dataset.class_names, source=dataset.source + f"; split stratified, seed {seed}",
+        class_names=dataset.class_names, source=dataset.source + f"; {' and '.join(drawn)} split drawn stratified, seed {seed}",
         x_val=parts["val"][0], y_val=parts["val"][1],
         files={"train": list(files), "val": list(parts["val"][2]), "test": list(parts["test"][2])},
         sizes_found=dataset.sizes_found, image_size=dataset.image_size, colour=dataset.colour, fit=dataset.fit,
@@ -378,8 +381,8 @@ def load_classifier(path: str | Path) -> SavedClassifier:
         raise FileNotFoundError(f"path must name a .keras file saved by save_classifier, with its .json beside it; "
                                 f"{path if not path.is_file() else info_file} does not exist.")
     info = json.loads(info_file.read_text())
-    return SavedClassifier(keras.models.load_model(path, compile=False), tuple(info["class_names"]), int(info["image_size"]),
-                           info["colour"], info["fit"])
+    model = keras.models.load_model(path, compile=False)  # prediction needs no optimizer
+    return SavedClassifier(model, tuple(info["class_names"]), int(info["image_size"]), info["colour"], info["fit"])
 
 
 def predict_folder(model: str | Path | SavedClassifier, folder: str | Path, *,
