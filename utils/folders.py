@@ -42,8 +42,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
 
-from utils.config import cache_path
+from utils.config import atomic_write, cache_path
 from utils.data import Dataset
+from utils.images import check_int, check_number
 from utils.models import to_model_input
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -76,11 +77,6 @@ def _check_choice(argument: str, value, choices: tuple) -> None:
         raise ValueError(f"{argument} must be one of {choices}, got {value!r}.")
 
 
-def _check_image_size(image_size) -> None:
-    if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size < 8:
-        raise ValueError(f"image_size must be a whole number of pixels, at least 8, got {image_size!r}.")
-
-
 def _read_pixels(path: Path) -> np.ndarray:
     """A file's pixels as uint8, (H, W) grey or (H, W, 3) colour, scaled by the module's 16-bit rule."""
     with Image.open(path) as image:
@@ -107,7 +103,7 @@ def fit_to_square(pixels: np.ndarray, image_size: int, fit: str = "pad") -> np.n
     ``fit="pad"``: the long side becomes ``image_size`` and the short side is padded with black,
     centred. ``fit="crop"``: the short side becomes ``image_size`` and the long side is cut, centred.
     """
-    _check_image_size(image_size)
+    check_int("image_size (pixels)", image_size, 8)
     _check_choice("fit", fit, FITS)
     height, width = pixels.shape[:2]
     if (height, width) == (image_size, image_size):
@@ -201,7 +197,7 @@ def load_image_folder(
     folder = Path(path).expanduser()
     if not folder.is_dir():
         raise ValueError(f"path must be an existing folder, got {str(path)!r}.")
-    _check_image_size(image_size)
+    check_int("image_size (pixels)", image_size, 8)
     _check_choice("fit", fit, FITS)
     if colour is not None:
         _check_choice("colour", colour, COLOURS)
@@ -266,8 +262,7 @@ def split_dataset(dataset: FolderDataset, *, val_fraction: float = 0.15, test_fr
     if not isinstance(dataset, FolderDataset):
         raise TypeError(f"dataset must be a FolderDataset (from load_image_folder), got {type(dataset).__name__}.")
     for argument, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not 0 < value < 0.5:
-            raise ValueError(f"{argument} must be between 0 and 0.5, got {value!r}.")
+        check_number(argument, value, 0, 0.5, exclusive=True)
     x, y, files = dataset.x_train, dataset.y_train, np.array(dataset.files["train"], dtype=object)
     parts = {"test": (dataset.x_test, dataset.y_test, dataset.files["test"]),
              "val": (dataset.x_val, dataset.y_val, dataset.files["val"])}
@@ -366,10 +361,12 @@ def save_classifier(model: keras.Model, path: str | Path, dataset: FolderDataset
         raise ValueError(f"model must take images {expected} and give {len(dataset.class_names)} probabilities "
                          f"for {dataset.name}, got input {model.input_shape} and output {model.output_shape}.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-    _info_path(path).write_text(json.dumps({
-        "class_names": list(dataset.class_names), "image_size": dataset.image_size,
-        "colour": dataset.colour, "fit": dataset.fit}, indent=2))
+    info = {"class_names": list(dataset.class_names), "image_size": dataset.image_size,
+            "colour": dataset.colour, "fit": dataset.fit}
+    with atomic_write(path) as temporary:
+        model.save(temporary)
+    with atomic_write(_info_path(path)) as temporary:
+        temporary.write_text(json.dumps(info, indent=2))
     return path
 
 
