@@ -248,7 +248,7 @@ def randomization_cascade(
         ``images``), ``seed``, ``stage``, ``layer`` (the lowest re-initialised layer), ``rho_signed``,
         ``rho_abs``, ``ssim`` (:func:`map_similarity`; NaN where a map is constant) and
         ``undefined`` (True there); and, per method, the maps of the first image and seed, signed,
-        shape (1 + stages, H, W): the trained model's, then each stage's (for :func:`plot_cascade`).
+        shape (1 + stages, H, W): the trained model's, then each stage's (for ``utils.plots.plot_cascade``).
     """
     _check_model(model)
     methods, options = _checked_methods(methods, options)
