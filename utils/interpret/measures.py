@@ -266,7 +266,8 @@ def randomization_cascade(
             rng = np.random.default_rng(seed)
             for layer in layers:
                 copy.get_layer(layer.name).set_weights(_initial_weights(layer, rng))
-                randomised = [method(copy, image, int(c), signed=True, **kwargs) for image, c in zip(images, class_indices)]
+                randomised = [method(copy, image, int(c), signed=True, **kwargs)
+                              for image, c in zip(images, class_indices)]
                 for i, (a, b) in enumerate(zip(trained, randomised)):
                     similarity = map_similarity(a, b)
                     rows.append({"method": name, "image": i, "seed": seed, "stage": len(stages) + 1, "layer": layer.name,
@@ -362,7 +363,8 @@ def evaluate_methods(
     for name, method in methods.items():
         start = time.perf_counter()
         method_seeds = list(seeds) if name in RANDOM_METHODS else [None]
-        method(model, images[0], int(class_indices[0]), signed=True, **_method_options(name, options, seeds[0]))  # compile
+        first_options = _method_options(name, options, seeds[0])
+        method(model, images[0], int(class_indices[0]), signed=True, **first_options)  # warm-up: compile
         for seed in method_seeds:
             kwargs = _method_options(name, options, seed)
             for i, (image, class_index) in enumerate(zip(images, class_indices)):
