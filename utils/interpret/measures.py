@@ -508,21 +508,27 @@ def judge_claim(
     *supported* (wins on every column), *partly supported* (wins on some, loses on none), *not
     supported* (loses on some, wins on none), *mixed* (wins on some, loses on others), or *not
     distinguishable on this data*.
+
+    The claim compares ``method`` with each of the other k - 1 methods, and the rival it loses to is
+    picked as the best of them; so that picking does not make chance differences look real, the
+    intervals of the differences are Bonferroni-corrected: at level 1 - (1 - ``level``) / (k - 1).
+    The means are shown with intervals at ``level``.
     """
     summary = summarize(table, columns=columns, level=level, n_boot=n_boot, seed=seed)
     if method not in summary.index:
         raise ValueError(f"method {method!r} is not in the table; it has {list(summary.index)}.")
+    pairwise = 1 - (1 - level) / max(len(summary) - 1, 1)
     outcomes, lines = [], []
     for column in columns:
         ordered = summary[column].sort_values(ascending=column not in HIGHER_IS_BETTER, kind="stable")
         rival = ordered.drop(method).index[0]
         if ordered.index[0] == method:
-            differences = [compare(table, method, other, column, level=level, n_boot=n_boot, seed=seed)
+            differences = [compare(table, method, other, column, level=pairwise, n_boot=n_boot, seed=seed)
                            for other in ordered.index[1:]]
             outcome = "win" if all(d.method_better for d in differences) else "tie"
             shown = differences[0]
         else:
-            shown = compare(table, method, rival, column, level=level, n_boot=n_boot, seed=seed)
+            shown = compare(table, method, rival, column, level=pairwise, n_boot=n_boot, seed=seed)
             outcome = "loss" if shown.separated else "tie"
         outcomes.append(outcome)
         words = {"win": f"{method} is best, and the interval of every difference excludes 0",
@@ -537,7 +543,8 @@ def judge_claim(
     wins, losses = outcomes.count("win"), outcomes.count("loss")
     verdict = ("supported" if wins == len(columns) else "mixed" if wins and losses else "partly supported" if wins
                else "not supported" if losses else "not distinguishable on this data")
-    return (f"**{verdict}** on these {table['image'].nunique()} images ({level:.0%} bootstrap intervals):\n"
+    return (f"**{verdict}** on these {table['image'].nunique()} images (means with {level:.0%} bootstrap intervals, "
+            f"differences with {pairwise:.1%} intervals, corrected for {len(summary) - 1} comparisons):\n"
             + "\n".join(lines))
 
 
