@@ -53,7 +53,7 @@ def test_build_run_on_fast_mode_outputs(small_course, tmp_path):
     assert "## Run `fast`: fast mode, COURSE_DATASET=mnist" in report
     assert "| test accuracy | 0.75 |\n| fit time (s) | 1.5 |" in report
     assert "| 02_broken.ipynb | failed: ZeroDivisionError" in report
-    assert "| `fast` | fast | mnist | 2 |" in report and "under 15 min: met |" in report
+    assert "| `fast` | fast | COURSE_DATASET=mnist | 2 |" in report and "under 15 min: met |" in report
     assert "COURSE_CACHE_DIR=a new empty folder; empty cache at the start" in report
 
     too_slow = {**results, "target_minutes": 0}
