@@ -215,3 +215,9 @@ def test_overall_and_per_class_metrics_with_intervals():
         ev.per_class_metrics(y, p, ("a", "b"))
     with pytest.raises(ValueError, match="class 'c' must occur"):
         ev.per_class_metrics(y[y < 2], p[y < 2], ("a", "b", "c"))
+
+
+def test_metrics_table_says_undefined_for_a_nan_estimate():
+    nan = ev.Estimate(float("nan"), float("nan"), float("nan"))
+    table = ev.metrics_table({"never predicts class 4": {"precision": nan}})
+    assert table.endswith("| never predicts class 4 | undefined |")

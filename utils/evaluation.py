@@ -216,7 +216,8 @@ def clinical_metrics(
 
 
 def metrics_table(results: dict[str, dict[str, Estimate]], *, digits: int = 3) -> str:
-    """A Markdown table, one row per model, one column per metric: ``value [low, high]``."""
+    """A Markdown table, one row per model, one column per metric: ``value [low, high]``; an undefined
+    value (NaN, e.g. the precision of a class the model never predicts) shows as "undefined"."""
     if not isinstance(results, dict) or not results:
         raise ValueError("results must map at least one model name to its metrics.")
     columns = list(next(iter(results.values())))
@@ -228,12 +229,12 @@ def metrics_table(results: dict[str, dict[str, Estimate]], *, digits: int = 3) -
         if wrong:
             raise TypeError(f"results[{model!r}] must map each metric to an Estimate; {wrong} are not.")
     header = "| model | " + " | ".join(columns) + " |\n|---|" + "---|" * len(columns) + "\n"
-    rows = [
-        f"| {model} | " + " | ".join(
-            f"{m[c].value:.{digits}f} [{m[c].low:.{digits}f}, {m[c].high:.{digits}f}]" for c in columns
-        ) + " |"
-        for model, m in results.items()
-    ]
+    def cell(estimate: Estimate) -> str:
+        if np.isnan(estimate.value):
+            return "undefined"
+        return f"{estimate.value:.{digits}f} [{estimate.low:.{digits}f}, {estimate.high:.{digits}f}]"
+
+    rows = [f"| {model} | " + " | ".join(cell(m[c]) for c in columns) + " |" for model, m in results.items()]
     return header + "\n".join(rows)
 
 
