@@ -15,7 +15,7 @@ from utils.config import COURSE_ROOT
 
 sys.path.insert(0, str(COURSE_ROOT / "tools"))
 from clean_notebooks import CHECK_MARKER, clean, stored_notebook  # noqa: E402
-from notebook_style import SETUP_CELL, header_links  # noqa: E402
+from notebook_style import SETUP_CELL, colab_badge, header_links  # noqa: E402
 
 NOTEBOOKS = sorted((COURSE_ROOT / "notebooks").glob("*.ipynb"))
 
@@ -47,6 +47,12 @@ def test_notebook_is_stored_clean(path):
             assert not cell.outputs, f"outputs stored in {path.name}: run tools/clean_notebooks.py"
         else:
             assert cell.outputs and cell.execution_count, f"a checked cell of {path.name} holds no run output"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_readme_links_every_notebook_with_its_colab_badge(path):
+    readme = (COURSE_ROOT / "README.md").read_text()
+    assert colab_badge(path.name) in readme, f"the README's table needs this badge for {path.name}: {colab_badge(path.name)}"
 
 
 def _notebook_with_output(text: str) -> nbformat.NotebookNode:
