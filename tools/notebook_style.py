@@ -36,4 +36,4 @@ if "google.colab" in sys.modules:  # on Colab: fetch or update the course, then 
 else:  # locally: the course folder is the parent of notebooks/
     sys.path.insert(0, os.path.abspath(".."))
 
-import utils  # noqa: E402  (starts TensorFlow with its start-up logs muted)"""
+import utils  # also starts TensorFlow, with its start-up logs muted"""
