@@ -139,17 +139,30 @@ def _run_all_cells(page) -> None:
     page.locator(".lm-Menu-item:visible", has_text=re.compile(r"^Run All Cells")).first.click()
 
 
-def _wait_until_done(page, n_code_cells: int) -> None:
-    """Wait until every code cell has an execution count and the kernel is idle."""
+PROMPTS = "(prompts) => prompts.map(p => p.textContent.trim())"  # textContent: also of cells off screen
+
+
+def _wait_until_done(page) -> None:
+    """Wait until the kernel is idle and no cell is running or queued: all ran, or a cell failed."""
     page.wait_for_function(
-        """(n) => {
-            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
-                .map(p => p.textContent.trim());
+        f"""() => {{
+            const prompts = ({PROMPTS})([...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]);
             const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
-            return prompts.length === n && prompts.every(p => /^\\[\\d+\\]:$/.test(p))
+            return /^\\[\\d+\\]:$/.test(prompts[0]) && !prompts.includes('[*]:')
                 && indicator && indicator.dataset.status === 'idle';
-        }""",
-        arg=n_code_cells, timeout=RUN_TIMEOUT_S * 1000, polling=2000)
+        }}""",
+        timeout=RUN_TIMEOUT_S * 1000, polling=2000)
+
+
+def _save(page, path: Path, executed: int) -> nbformat.NotebookNode:
+    """Ctrl+S, then the notebook as JupyterLab wrote it, once the file holds the ``executed`` cells."""
+    page.keyboard.press("Control+s")
+    for _ in range(60):
+        page.wait_for_timeout(1000)
+        saved = nbformat.read(path, as_version=4)
+        if sum(cell.get("execution_count") is not None for cell in saved.cells) == executed:
+            return saved
+    raise AssertionError(f"JupyterLab did not save {path.name}")
 
 
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if _selected(p)], ids=lambda p: p.name)
@@ -164,33 +177,32 @@ def test_notebook_runs_in_jupyterlab(path, browser, jupyterlab, capsys):
     try:
         _open(page, f"{url}/lab/tree/{path.name}?token={token}")
         _run_all_cells(page)
-        _wait_until_done(page, len(code_cells))
+        _wait_until_done(page)
         minutes = (time.monotonic() - started) / 60
-        prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
+        prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").evaluate_all(PROMPTS)
+        executed = sum(bool(re.fullmatch(r"\[\d+\]:", prompt)) for prompt in prompts)
         images = page.locator(".jp-OutputArea-output img")
         widths = images.evaluate_all("(imgs) => imgs.map(i => [i.naturalWidth, i.clientWidth])")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for index in range(images.count()):
             images.nth(index).screenshot(path=SCREENSHOTS / f"{path.stem}-figure{index + 1:02d}.png")
-        page.keyboard.press("Control+s")
-        page.wait_for_timeout(2000)
+        saved = _save(page, folder / path.name, executed)
     finally:
         page.close()
 
-    saved = nbformat.read(folder / path.name, as_version=4)
     outputs = [output for cell in saved.cells if cell.cell_type == "code" for output in cell.outputs]
     errors = [f"{o.ename}: {o.evalue}" for o in outputs if o.output_type == "error"]
     noise = [o.text for o in outputs if o.output_type == "stream" and START_UP_NOISE.search(o.text)]
     sent_figures = sum("image/png" in o.get("data", {}) for o in outputs)
     widest = max(widths, default=[0, 0], key=lambda w: w[0])
     with capsys.disabled():
-        print(f"\n{path.name} in JupyterLab ({minutes:.1f} min): {sum(p != '[*]:' for p in prompts)} of "
+        print(f"\n{path.name} in JupyterLab ({minutes:.1f} min): {executed} of "
               f"{len(code_cells)} code cells executed, {len(widths)} figures seen "
               f"(kernel sent {sent_figures}; {figure_cells} figure cells); widest figure "
               f"{widest[0]} px shown at {widest[1]} px; screenshots in {SCREENSHOTS}")
 
-    assert "[*]:" not in prompts, "a cell is still running"
-    assert all(cell.execution_count for cell in saved.cells if cell.cell_type == "code"), "a cell did not run"
     assert not errors, f"error output in {path.name}: {errors}"
+    assert "[*]:" not in prompts, "a cell is still running"
+    assert executed == len(code_cells), "a cell did not run"
     assert not noise, f"TensorFlow start-up lines in {path.name}: {noise}"
     assert len(widths) == sent_figures >= figure_cells, "a figure is missing"
