@@ -30,6 +30,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from test_quiet_start import START_UP_NOISE  # what TensorFlow prints while it starts
 from utils.config import COURSE_ROOT
 
 NOTEBOOKS = sorted((COURSE_ROOT / "notebooks").glob("*.ipynb"))
@@ -37,8 +38,6 @@ SELECTED = os.environ.get("COURSE_BROWSER_NOTEBOOKS", "01,06")
 BROWSER = Path(os.environ.get("COURSE_BROWSER", "/usr/bin/chromium"))
 SCREENSHOTS = COURSE_ROOT / "build" / "browser"
 RUN_TIMEOUT_S = 30 * 60
-# What TensorFlow's C++ code prints while it starts; a learner must not see it (utils/__init__.py).
-START_UP_NOISE = re.compile(r"cuInit|absl::InitializeLog|cuda drivers|cpu_feature_guard|oneDNN custom operations")
 
 
 def _selected(path: Path) -> bool:
