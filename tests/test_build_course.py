@@ -60,6 +60,26 @@ def test_build_run_on_fast_mode_outputs(small_course, tmp_path):
     assert "under 0 min: **missed** |" in build_course.render_report([too_slow])
 
 
+def test_build_run_reexecutes_only_the_notebooks_asked_for(small_course, tmp_path):
+    run = build_course.Run(fast=True, dataset="mnist", target_minutes=15)
+    with pytest.raises(FileNotFoundError, match="build the whole run first"):
+        build_course.build_run("fast", run, build_dir=tmp_path / "build", notebooks_dir=small_course, only=("01",))
+    first = build_course.build_run("fast", run, build_dir=tmp_path / "build", notebooks_dir=small_course)
+    (small_course / "02_broken.ipynb").unlink()
+    _notebook(small_course / "02_broken.ipynb", "print('fixed')")
+    with pytest.raises(ValueError, match="no notebook 09"):
+        build_course.build_run("fast", run, build_dir=tmp_path / "build", notebooks_dir=small_course, only=("09",))
+
+    again = build_course.build_run("fast", run, build_dir=tmp_path / "build", notebooks_dir=small_course, only=("02",))
+
+    demo, fixed = again["notebooks"]
+    assert demo == first["notebooks"][0] and again["started"] == first["started"]
+    assert fixed["error"] is None and "reexecuted" in fixed
+    assert json.loads((tmp_path / "build" / "fast" / "results.json").read_text()) == again
+    report = build_course.render_report([again])
+    assert "| 02_broken.ipynb | ok; re-executed alone" in report and "| 01_demo.ipynb | ok |" in report
+
+
 def test_build_run_reports_a_cache_in_use(small_course, tmp_path, monkeypatch):
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / "model.weights.h5").write_bytes(b"")

@@ -53,5 +53,5 @@ def test_one_registry_entry_adds_a_data_set(course_env, tmp_path, capsys):
 def test_images_must_have_the_channels_the_entry_says(course_env, tmp_path):
     _write_tiny(tmp_path / "tiny.npz")
     _register_tiny(course_env, tmp_path / "tiny.npz", channels=3)
-    with pytest.raises(ValueError, match=r"Tiny: the train images have shape \(30, 28, 28\); .* 3 channel"):
+    with pytest.raises(ValueError, match=r"Tiny from .*: the train images must have shape \(N, H, W, 3\) \(colour images\).*got \(30, 28, 28\)"):
         data.load_dataset("tiny")

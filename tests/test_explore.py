@@ -21,8 +21,10 @@ def test_to_vectors_scales_uint8_to_unit_range():
 def test_to_vectors_rejects_bad_input():
     with pytest.raises(ValueError, match="images"):
         explore.to_vectors(np.zeros((28, 28), dtype=np.uint8))
-    with pytest.raises(TypeError, match="uint8"):
-        explore.to_vectors(np.zeros((2, 28, 28), dtype=np.int32))
+    with pytest.raises(ValueError, match="0..255"):
+        explore.to_vectors(np.full((2, 28, 28), 300, dtype=np.int32))
+    with pytest.raises(ValueError, match="divide by 255"):
+        explore.to_vectors(np.full((2, 28, 28), 200.0))
 
 
 # --- n_components_for_variance --------------------------------------------------------------------

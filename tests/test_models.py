@@ -15,7 +15,8 @@ def test_to_model_input_scales_and_adds_a_channel():
     assert x.shape == (1, 2, 2, 1) and x.dtype == np.float32
     np.testing.assert_allclose(x[0, :, :, 0], images[0] / 255, rtol=1e-6)
     np.testing.assert_array_equal(models.to_model_input(x), x)  # already in [0, 1]: unchanged
-    np.testing.assert_allclose(models.to_model_input(images.astype(float)), x, rtol=1e-6)
+    with pytest.raises(ValueError, match="divide by 255"):  # 0..255 floats are never divided silently
+        models.to_model_input(images.astype(float))
 
 
 def test_to_model_input_keeps_colour_channels():

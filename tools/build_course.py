@@ -5,11 +5,13 @@
     python tools/build_course.py --report-only        # rewrite docs/results.md and .json from build/
     python tools/build_course.py --compare            # ... and list what moved since the committed run
     python tools/build_course.py --fresh-cache        # each run with an empty cache: first-run times
+    python tools/build_course.py --runs fast --notebooks 05   # re-execute notebook 05 of a built run
 
 Each run executes its notebooks one by one in a fresh kernel, with that run's settings, and
 writes to ``build/<run>/``: the executed notebooks, their HTML rendering with figures, and
 ``results.json`` (wall time and peak memory per notebook, and the metrics each notebook showed
-with ``utils.report.show_metrics``). The report, ``docs/results.md``, and its machine-readable
+with ``utils.report.show_metrics``). ``--notebooks`` re-executes only some notebooks of runs
+already built and keeps the other notebooks' results; the report marks the re-executed ones. The report, ``docs/results.md``, and its machine-readable
 twin ``docs/results.json`` are written from those files only, so every number in them comes from
 an executed notebook. ``--compare`` first checks the new results against the committed
 ``docs/results.json`` and lists every metric that moved by more than run-to-run noise.
@@ -140,15 +142,29 @@ def render_html(notebook, target: Path) -> None:
 
 
 def build_run(name: str, run: Run, build_dir: Path = BUILD_DIR, notebooks_dir: Path = NOTEBOOKS_DIR,
-              fresh_cache: bool = False) -> dict:
+              fresh_cache: bool = False, only: tuple[str, ...] = ()) -> dict:
     """Execute, render and summarise one run; returns (and saves) its results.
 
     With ``fresh_cache`` the run gets its own empty, temporary ``COURSE_CACHE_DIR``, so every
-    model is trained and its times are those of a first run.
+    model is trained and its times are those of a first run. With ``only`` (notebook numbers such
+    as ``("05",)``) just those notebooks are executed; the other notebooks' results are kept from
+    ``build/<run>/results.json``, and each re-executed entry records when and with what cache.
     """
     import nbformat
 
     out_dir = build_dir / name
+    sources = run.notebooks(notebooks_dir)
+    previous = None
+    if only:
+        unknown = sorted(set(only) - {p.name[:2] for p in sources})
+        if unknown:
+            raise ValueError(f"--notebooks: run {name!r} has no notebook {', '.join(unknown)}; "
+                             f"it has {', '.join(p.name[:2] for p in sources)}.")
+        if not (out_dir / "results.json").is_file():
+            raise FileNotFoundError(f"--notebooks re-executes notebooks of a built run, but {out_dir / 'results.json'} "
+                                    f"is missing: build the whole run first (--runs {name}).")
+        previous = json.loads((out_dir / "results.json").read_text())
+        sources = [p for p in sources if p.name[:2] in only]
     out_dir.mkdir(parents=True, exist_ok=True)
     environment = run.environment()
     new_cache = tempfile.TemporaryDirectory(prefix="course-cache-") if fresh_cache else contextlib.nullcontext()
@@ -165,7 +181,7 @@ def build_run(name: str, run: Run, build_dir: Path = BUILD_DIR, notebooks_dir: P
             "cache_files_at_start": sum(p.is_file() for p in cache_dir.rglob("*")) if cache_dir.is_dir() else 0,
             "notebooks": [],
         }
-        for source in run.notebooks(notebooks_dir):
+        for source in sources:
             target = out_dir / source.name
             print(f"[{name}] executing {source.name} ...", flush=True)
             completed = subprocess.run(
@@ -179,10 +195,17 @@ def build_run(name: str, run: Run, build_dir: Path = BUILD_DIR, notebooks_dir: P
             render_html(notebook, target.with_suffix(".html"))
             entry = {"name": source.name, **measured, "metrics": collect_metrics(notebook),
                      "data_sources": collect_data_sources(notebook)}
+            if previous is not None:
+                entry["reexecuted"] = {"started": results["started"], "cache_files_at_start": results["cache_files_at_start"],
+                                       "COURSE_CACHE_DIR": results["settings"]["COURSE_CACHE_DIR"]}
             results["notebooks"].append(entry)
             status = "FAILED: " + measured["error"] if measured["error"] else "ok"
             print(f"[{name}] {source.name}: {measured['seconds']:.0f} s, {measured['peak_mib']} MiB peak, {status}",
                   flush=True)
+    if previous is not None:
+        rerun = {nb["name"]: nb for nb in results["notebooks"]}
+        kept = [nb for nb in previous["notebooks"] if nb["name"] not in rerun]
+        results = {**previous, "notebooks": sorted(kept + list(rerun.values()), key=lambda nb: nb["name"])}
     (out_dir / "results.json").write_text(json.dumps(results, indent=1))
     return results
 
@@ -258,6 +281,10 @@ def render_report(all_results: list[dict]) -> str:
         ]
         for nb in results["notebooks"]:
             status = f"failed: {nb['error']}" if nb["error"] else "ok"
+            if "reexecuted" in nb:
+                status += (f"; re-executed alone {nb['reexecuted']['started']} "
+                           f"(COURSE_CACHE_DIR={nb['reexecuted']['COURSE_CACHE_DIR'] or 'unset'}, "
+                           f"{_cache(nb['reexecuted']['cache_files_at_start'])})")
             memory = f"{nb['peak_mib']:,.0f} MiB" if nb["peak_mib"] is not None else "n/a"
             lines.append(f"| {nb['name']} | {status} | {_minutes(nb['seconds'])} | {memory} |")
         sources = sorted({s for nb in results["notebooks"] for s in nb["data_sources"]})
@@ -335,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="list the metrics that moved since the committed docs/results.json (exit code 1 if any)")
     parser.add_argument("--fresh-cache", action="store_true",
                         help="give each run a new empty COURSE_CACHE_DIR, so that every model is trained")
+    parser.add_argument("--notebooks", nargs="+", default=(), metavar="NN",
+                        help="re-execute only these notebooks (numbers, e.g. 05 07) of already built runs")
     parser.add_argument("--tolerance", type=float, default=0.02, help="run-to-run noise for --compare (default 0.02)")
     parser.add_argument("--execute-one", nargs=2, metavar=("SOURCE", "TARGET"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -343,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.report_only:
         for name in args.runs:
-            build_run(name, RUNS[name], fresh_cache=args.fresh_cache)
+            build_run(name, RUNS[name], fresh_cache=args.fresh_cache, only=tuple(args.notebooks))
     all_results = load_results()
     moved = []
     if args.compare:

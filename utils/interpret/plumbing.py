@@ -19,6 +19,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from utils.images import check_int, check_number
+
 DEFAULT_BATCH_SIZE = 256
 TARGETS = ("logit", "probability")
 
@@ -36,7 +38,9 @@ def _input_shape(model: keras.Model) -> tuple:
 
 
 def _check_image(model: keras.Model, image: Any, name: str = "image") -> np.ndarray:
-    """Return ``image`` as float32 (H, W, C) after checking it fits ``model``."""
+    """Return ``image`` as float32 (H, W, C) after checking it fits ``model`` and holds finite values in
+    the course's input scales: [0, 1] (``utils.models.to_model_input``) or [-1, 1]
+    (``utils.transfer.inception_images``). A 0..255 image would be explained without a word."""
     image = np.asarray(image)
     if not np.issubdtype(image.dtype, np.floating):
         raise TypeError(
@@ -51,6 +55,12 @@ def _check_image(model: keras.Model, image: Any, name: str = "image") -> np.ndar
         )
     if any(e is not None and e != s for e, s in zip(expected, image.shape)):
         raise ValueError(f"{name} must have the model's input shape {expected}, got {image.shape}.")
+    if not np.all(np.isfinite(image)):
+        raise ValueError(f"{name} must hold finite values, got NaN or infinite ones.")
+    if image.min() < -1 or image.max() > 1:
+        raise ValueError(f"{name} must hold values in [0, 1] (utils.models.to_model_input) or [-1, 1] "
+                         f"(InceptionV3's input), got values from {image.min():.3g} to {image.max():.3g}; "
+                         "divide 0..255 images by 255 first, or convert them with to_model_input.")
     return image.astype(np.float32, copy=False)
 
 
@@ -67,21 +77,12 @@ def _check_class(model: keras.Model, class_index: Any) -> int:
     return int(class_index)
 
 
-def _check_int(name: str, value: Any, minimum: int = 1, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}.")
-    if value < minimum or (maximum is not None and value > maximum):
-        upper = f" and at most {maximum}" if maximum is not None else ""
-        raise ValueError(f"{name} must be at least {minimum}{upper}, got {value}.")
-    return int(value)
+_check_int = check_int  # (name, value, minimum=1, maximum=None) -> int
 
 
 def _check_positive(name: str, value: Any, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {value!r}.")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'}, got {value}.")
-    return float(value)
+    """A finite number above 0 (``allow_zero``: at least 0)."""
+    return check_number(name, value, 0, exclusive=not allow_zero)
 
 
 def _check_target(target: str) -> str:
@@ -95,10 +96,12 @@ def _baseline_image(baseline: float | np.ndarray | None, image: np.ndarray) -> n
     if baseline is None:
         return np.zeros_like(image)
     if np.ndim(baseline) == 0:
-        return np.full_like(image, float(baseline))
+        return np.full_like(image, check_number("baseline", np.asarray(baseline).item()))
     baseline = np.asarray(baseline, dtype=np.float32)
     if baseline.shape != image.shape:
         raise ValueError(f"baseline must be a number or an array of the image's shape {image.shape}, got {baseline.shape}.")
+    if not np.all(np.isfinite(baseline)):
+        raise ValueError("baseline must hold finite values, got NaN or infinite ones.")
     return baseline
 
 
@@ -329,6 +332,8 @@ def predict_scores(
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4:
         raise ValueError(f"images must have shape (N, H, W, C), got {images.shape}.")
+    if not np.all(np.isfinite(images)):
+        raise ValueError("images must hold finite values, got NaN or infinite ones.")
     outputs = _in_batches(_compiled(model).forward, images, batch_size)
     return np.concatenate([scores if target == "logit" else probs for scores, probs in outputs])
 

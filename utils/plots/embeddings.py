@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from utils.explore import n_components_for_variance
+from utils.images import check_class_names, check_labels
 from utils.plots.images import show_images
 from utils.plots.style import fit_width
 
@@ -30,11 +31,11 @@ def plot_embedding(
         class_names: the name of each class (at most 20, the colours of ``tab20``).
         point_size: marker area; by default smaller for more points.
     """
-    embedding, labels = np.asarray(embedding), np.asarray(labels)
-    if embedding.ndim != 2 or embedding.shape[1] != 2:
-        raise ValueError(f"embedding must have shape (N, 2), got {embedding.shape}.")
-    if labels.shape != (len(embedding),):
-        raise ValueError(f"labels must have shape ({len(embedding)},), got {labels.shape}.")
+    embedding = np.asarray(embedding)
+    if embedding.ndim != 2 or embedding.shape[1] != 2 or len(embedding) == 0:
+        raise ValueError(f"embedding must have shape (N, 2) with N > 0, got {embedding.shape}.")
+    class_names = check_class_names(class_names)
+    labels = check_labels(labels, len(class_names), n_images=len(embedding))
     if len(class_names) > 20:
         raise ValueError(f"class_names must name at most 20 classes, got {len(class_names)}.")
     if ax is None:
@@ -66,8 +67,9 @@ def plot_embeddings(
     title: str | None = None,
 ) -> plt.Figure:
     """2-D embeddings (e.g. UMAP of different features) side by side, points coloured by class."""
-    labels = np.asarray(labels)
-    if not embeddings or any(np.shape(e) != (len(labels), 2) for e in embeddings.values()):
+    class_names = check_class_names(class_names)
+    labels = check_labels(labels, len(class_names))
+    if not embeddings or not len(labels) or any(np.shape(e) != (len(labels), 2) for e in embeddings.values()):
         raise ValueError(f"embeddings must map names to arrays of shape ({len(labels)}, 2), one row per label.")
     colors = plt.colormaps["tab10"]
     fig, axes = plt.subplots(1, len(embeddings), figsize=fit_width((5 * len(embeddings) + 1.5, 4.6)), squeeze=False)
@@ -196,7 +198,8 @@ def plot_contingency(
         class_names: a name for each class (each column of ``table``).
     """
     table = np.asarray(table)
-    if table.ndim != 2 or table.shape != (len(row_names), len(class_names)):
+    class_names = check_class_names(class_names)
+    if table.ndim != 2 or table.size == 0 or table.shape != (len(row_names), len(class_names)):
         raise ValueError(f"table must have shape (len(row_names), len(class_names)) = "
                          f"({len(row_names)}, {len(class_names)}), got {table.shape}.")
     counts = table.T  # classes down, clusters across: a wide table fits a notebook page

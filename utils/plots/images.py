@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from utils.images import check_class_names, check_labels
 from utils.plots.style import fit_width
 
 
@@ -70,10 +71,10 @@ def show_misclassified(
     suptitle: str | None = None,
 ) -> plt.Figure:
     """Show the first ``n`` images whose prediction is wrong, titled with the true and predicted class."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if not len(images) == len(y_true) == len(y_pred):
-        raise ValueError(f"images, y_true and y_pred must have the same length, got "
-                         f"{len(images)}, {len(y_true)} and {len(y_pred)}.")
+    images = np.asarray(images)
+    class_names = check_class_names(class_names)
+    y_true = check_labels(y_true, len(class_names), name="y_true", n_images=len(images))
+    y_pred = check_labels(y_pred, len(class_names), name="y_pred", n_images=len(images))
     wrong = np.flatnonzero(y_true != y_pred)[:n]
     if len(wrong) == 0:
         raise ValueError("There is no misclassified image to show.")
@@ -96,7 +97,9 @@ def show_predictions(
 
     The bar of the true class is green and that of a wrong prediction red.
     """
-    images, probabilities, y_true = np.asarray(images), np.asarray(probabilities), np.asarray(y_true)
+    images, probabilities = np.asarray(images), np.asarray(probabilities)
+    class_names = check_class_names(class_names)
+    y_true = check_labels(y_true, len(class_names), name="y_true")
     if images.ndim not in (3, 4) or not len(images) == len(probabilities) == len(y_true) or len(images) == 0:
         raise ValueError("images (N, H, W[, C]), probabilities (N, n_classes) and y_true (N,) must have the "
                          f"same N > 0, got {images.shape}, {probabilities.shape}, {y_true.shape}.")
@@ -148,7 +151,9 @@ def plot_pixel_statistics(
         labels: (N,) class indices.
         class_names: the names of the classes (two of them).
     """
-    images, labels = np.asarray(images, dtype=np.float64), np.asarray(labels)
+    images = np.asarray(images, dtype=np.float64)
+    class_names = check_class_names(class_names)
+    labels = np.asarray(labels)
     colour = images.ndim == 4 and images.shape[-1] == 3
     if not (images.ndim == 3 or colour) or len(images) != len(labels):
         raise ValueError("images must have shape (N, H, W) or (N, H, W, 3) with N = len(labels) = "

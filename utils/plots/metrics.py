@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from utils.evaluation import Estimate, RocBand
+from utils.images import check_class_names, check_labels
 from utils.plots.style import fit_width
 
 
@@ -86,6 +87,11 @@ def plot_confusion_matrix(
     """Plot the row-normalised confusion matrix: each row shows where one true class went."""
     from sklearn.metrics import ConfusionMatrixDisplay
 
+    class_names = check_class_names(class_names)
+    y_true = check_labels(y_true, len(class_names), name="y_true")
+    y_pred = check_labels(y_pred, len(class_names), name="y_pred", n_images=len(y_true))
+    if len(y_true) == 0:
+        raise ValueError("y_true and y_pred must hold at least one prediction, got none.")
     if ax is None:
         _, ax = plt.subplots(figsize=fit_width((0.55 * len(class_names) + 2.5, 0.55 * len(class_names) + 2)))
     ConfusionMatrixDisplay.from_predictions(
