@@ -238,7 +238,7 @@ def plot_heatmap_grid(
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
-                ax.set_title(["image", *heatmaps][j])
+                ax.set_title(["image", *heatmaps][j], fontsize=9)  # many columns: keep titles apart
     if shown is not None:
         fig.colorbar(shown, ax=axes, fraction=0.02, label="importance (0-1)")
     if suptitle:
