@@ -180,8 +180,10 @@ def test_notebook_runs_in_jupyterlab(path, browser, jupyterlab, capsys):
         minutes = (time.monotonic() - started) / 60
         prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").evaluate_all(PROMPTS)
         executed = sum(bool(re.fullmatch(r"\[\d+\]:", prompt)) for prompt in prompts)
-        images = page.locator(".jp-OutputArea-output img")
+        images = page.locator(".jp-OutputArea-output img:visible")
         widths = images.evaluate_all("(imgs) => imgs.map(i => [i.naturalWidth, i.clientWidth])")
+        hidden = page.locator(".jp-OutputArea-output img:not(:visible)").evaluate_all(
+            "(imgs) => imgs.map(i => i.closest('.jp-Cell').querySelector('.jp-InputArea-prompt').textContent)")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for index in range(images.count()):
             images.nth(index).screenshot(path=SCREENSHOTS / f"{path.stem}-figure{index + 1:02d}.png")
@@ -198,10 +200,11 @@ def test_notebook_runs_in_jupyterlab(path, browser, jupyterlab, capsys):
         print(f"\n{path.name} in JupyterLab ({minutes:.1f} min): {executed} of "
               f"{len(code_cells)} code cells executed, {len(widths)} figures seen "
               f"(kernel sent {sent_figures}; {figure_cells} figure cells); widest figure "
-              f"{widest[0]} px shown at {widest[1]} px; screenshots in {SCREENSHOTS}")
+              f"{widest[0]} px shown at {widest[1]} px; screenshots in {SCREENSHOTS}"
+              + (f"; images not shown, in cells {hidden}" if hidden else ""))
 
     assert not errors, f"error output in {path.name}: {errors}"
     assert "[*]:" not in prompts, "a cell is still running"
     assert executed == len(code_cells), "a cell did not run"
     assert not noise, f"TensorFlow start-up lines in {path.name}: {noise}"
-    assert len(widths) == sent_figures >= figure_cells, "a figure is missing"
+    assert len(widths) == sent_figures >= figure_cells and not hidden, "a figure is missing"
