@@ -53,7 +53,7 @@ def test_build_run_on_fast_mode_outputs(small_course, tmp_path):
     assert "## Run `fast`: fast mode, COURSE_DATASET=mnist" in report
     assert "| test accuracy | 0.75 |\n| fit time (s) | 1.5 |" in report
     assert "| 02_broken.ipynb | failed: ZeroDivisionError" in report
-    assert "| `fast` | fast | mnist | 2 |" in report and "under 15 min: met |" in report
+    assert "| `fast` | fast | COURSE_DATASET=mnist | 2 |" in report and "under 15 min: met |" in report
     assert "COURSE_CACHE_DIR=a new empty folder; empty cache at the start" in report
 
     too_slow = {**results, "target_minutes": 0}
@@ -136,3 +136,41 @@ def test_compare_results_lists_what_moved_beyond_noise():
 def test_show_metrics_rejects_bad_input(title, metrics, message):
     with pytest.raises(ValueError, match=message):
         show_metrics(title, metrics)
+
+
+def test_runs_settings_reach_the_kernel_and_the_report(small_course, tmp_path, monkeypatch):
+    monkeypatch.delenv("COURSE_IMAGE_FOLDER", raising=False)
+    _notebook(small_course / "03_folder.ipynb", "import os\nprint('folder source:', os.environ.get('COURSE_IMAGE_FOLDER'))")
+    run = build_course.Run(fast=True, dataset="mnist", target_minutes=15, skip=("01", "02"),
+                           settings=(("COURSE_IMAGE_FOLDER", "retinamnist"),))
+    results = build_course.build_run("folder", run, build_dir=tmp_path / "build", notebooks_dir=small_course)
+
+    assert [nb["name"] for nb in results["notebooks"]] == ["03_folder.ipynb"]
+    assert results["notebooks"][0]["data_sources"] == ["folder source: retinamnist"]
+    assert results["settings"]["COURSE_IMAGE_FOLDER"] == "retinamnist"
+    assert "COURSE_IMAGE_FOLDER=retinamnist" in build_course.render_report([results])
+
+
+def test_the_retinamnist_run_executes_only_notebook_07():
+    run = build_course.RUNS["full-retinamnist"]
+    assert [p.name for p in run.notebooks()] == ["07_your_own_images.ipynb"]
+    assert run.environment()["COURSE_IMAGE_FOLDER"] == "retinamnist" and not run.fast
+    assert "07_your_own_images.ipynb" not in [p.name for p in build_course.RUNS["full-mnist"].notebooks()]
+
+
+def test_notebook_07_runs_unchanged_on_retinamnist_in_fast_mode(tmp_path):
+    """The template notebook on a colour, five-class folder: RetinaMNIST, exported by the notebook itself."""
+    import subprocess
+
+    notebook = COURSE_ROOT / "notebooks" / "07_your_own_images.ipynb"
+    environment = {**build_course.RUNS["full-retinamnist"].environment(), "COURSE_FAST": "1",
+                   "COURSE_OFFLINE": "1", "COURSE_CACHE_DIR": str(tmp_path / "cache")}
+    completed = subprocess.run([sys.executable, build_course.__file__, "--execute-one", str(notebook),
+                                str(tmp_path / "07.ipynb")], env=environment, capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert json.loads(completed.stdout.strip().splitlines()[-1])["error"] is None
+    executed = nbformat.read(tmp_path / "07.ipynb", as_version=4)
+    (metrics,) = build_course.collect_metrics(executed)
+    assert metrics["title"] == "retinamnist, 400 test images: the model chosen on validation"
+    assert metrics["metrics"]["selection rule: validation accuracy"] > 0.2  # 5 classes: 0.2 is guessing
+    assert any("retinamnist: 5 classes" in line and "rgb" in line for line in build_course.collect_data_sources(executed))

@@ -178,3 +178,46 @@ def test_compare_with_published_reads_the_interval():
     assert verdicts == {"weaker": "above", "similar": "overlaps", "stronger": "below"}
     with pytest.raises(TypeError, match="estimate"):
         ev.compare_with_published(0.95, {"a": 0.9})
+
+
+def _three_classes(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    logits = rng.normal(0, 1, (n, 3)) + 1.5 * np.eye(3)[y]
+    return y, np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+
+
+def test_macro_roc_auc_matches_scikit_learn():
+    y, p = _three_classes()
+    assert ev.macro_roc_auc(y, p) == pytest.approx(roc_auc_score(y, p, multi_class="ovr", average="macro"))
+    y2, score = _scores()
+    assert ev.macro_roc_auc(y2, np.stack([1 - score, score], axis=1)) == pytest.approx(roc_auc_score(y2, score))
+    with pytest.raises(ValueError, match="probabilities must have shape"):
+        ev.macro_roc_auc(y, p[:, 0])
+
+
+def test_overall_and_per_class_metrics_with_intervals():
+    y, p = _three_classes()
+    overall = ev.overall_metrics(y, p, n_bootstrap=200)
+    assert overall["accuracy"].value == pytest.approx(np.mean(p.argmax(1) == y))
+    assert overall["accuracy"].low < overall["accuracy"].value < overall["accuracy"].high
+    per_class = ev.per_class_metrics(y, p, ("a", "b", "c"), n_bootstrap=200)
+    matrix = confusion_matrix(y, p.argmax(1))
+    for c, name in enumerate("abc"):
+        row = per_class[name]
+        assert row["sensitivity"].value == pytest.approx(matrix[c, c] / matrix[c].sum())
+        assert row["precision"].value == pytest.approx(matrix[c, c] / matrix[:, c].sum())
+        others = np.delete(matrix, c, axis=0)  # the rows of the other true classes
+        assert row["specificity"].value == pytest.approx(1 - others[:, c].sum() / others.sum())
+        assert row["ROC AUC (one vs rest)"].value == pytest.approx(roc_auc_score(y == c, p[:, c]))
+        assert all(e.low <= e.value <= e.high for e in row.values())
+    with pytest.raises(ValueError, match="class_names must name the 3 classes"):
+        ev.per_class_metrics(y, p, ("a", "b"))
+    with pytest.raises(ValueError, match="class 'c' must occur"):
+        ev.per_class_metrics(y[y < 2], p[y < 2], ("a", "b", "c"))
+
+
+def test_metrics_table_says_undefined_for_a_nan_estimate():
+    nan = ev.Estimate(float("nan"), float("nan"), float("nan"))
+    table = ev.metrics_table({"never predicts class 4": {"precision": nan}})
+    assert table.endswith("| never predicts class 4 | undefined |")

@@ -1,6 +1,9 @@
-"""Tests of utils.interpret.measures: deletion and insertion, randomisation, and the table of methods."""
+"""Tests of utils.interpret.measures: deletion and insertion, the randomisation cascade, the table of
+methods and the verdicts read from it."""
 
+import keras
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import ndimage
 
@@ -20,37 +23,153 @@ def test_deletion_and_insertion_reward_the_right_region(models, image, region_ma
     assert good.deletion_auc < bad.deletion_auc and good.insertion_auc > bad.insertion_auc
 
 
-def test_randomization_changes_a_model_dependent_heatmap(models, image):
-    model = models["gap_cnn"]
-    randomized = interpret.randomized_copy(model, seed=0)
-    assert not np.allclose(randomized.get_layer("logits").get_weights()[0], model.get_layer("logits").get_weights()[0])
-    np.testing.assert_array_equal(randomized.get_layer("logits").get_weights()[1], model.get_layer("logits").get_weights()[1])
-    heatmap = interpret.grad_cam_plus_plus(model, image, 0)
-    assert interpret.rank_correlation(heatmap, heatmap) == pytest.approx(1.0)
-    assert interpret.rank_correlation(heatmap, interpret.grad_cam_plus_plus(randomized, image, 0)) < 0.9
-    assert interpret.rank_correlation(heatmap, np.zeros_like(heatmap)) == 0.0
-    assert interpret.rank_correlation(np.zeros_like(heatmap), np.zeros_like(heatmap)) == 1.0
+def test_pixel_order_puts_negative_evidence_last_and_breaks_ties_by_position():
+    heatmap = np.array([[0.0, 0.5, 0.0], [-1.0, 0.5, 0.0]])
+    np.testing.assert_array_equal(interpret.pixel_order(heatmap), [1, 4, 0, 2, 5, 3])
 
 
-def test_evaluate_methods_gives_one_row_per_method_and_image(models, image):
-    model = models["gap_cnn"]
-    images = np.stack([image, image[::-1]])
-    methods = {"saliency": interpret.saliency, "grad_cam": interpret.grad_cam}
-    table = interpret.evaluate_methods(model, images, [1, 2], methods=methods)
-    assert list(table["method"]) == ["saliency", "saliency", "grad_cam", "grad_cam"]
-    assert (table["seconds"] > 0).all() and table[["deletion_auc", "insertion_auc"]].stack().between(0, 1).all()
-    summary = interpret.summarize(table)
-    assert list(summary.index) == ["saliency", "grad_cam"]
-    assert {interpret.rank_of(summary, m, "insertion_auc") for m in methods} <= {1, 2}
-    won, tied, lost = interpret.head_to_head(table, "saliency", "grad_cam", "deletion_auc")
-    assert won + tied + lost == 2
-    assert won == int((table["deletion_auc"][:2].values < table["deletion_auc"][2:].values).sum())
-    verdict = interpret.judge_claim(table, "grad_cam")
-    ranks = [interpret.rank_of(summary, "grad_cam", c) for c in ("deletion_auc", "insertion_auc")]
-    expected = "supported" if ranks == [1, 1] else "partly supported" if 1 in ranks else "not supported"
-    assert verdict.startswith(f"**{expected}**")
+def test_a_heatmap_with_nan_is_an_error_not_an_auc(models, image):
+    heatmap = np.zeros((28, 28))
+    heatmap[3, 4] = np.nan
+    with pytest.raises(ValueError, match="heatmap has 1 NaN"):
+        interpret.deletion_insertion(models["gap_cnn"], image, 0, heatmap)
+    with pytest.raises(ValueError, match="randomised has 1 NaN"):
+        interpret.map_similarity(np.ones((28, 28)), heatmap)
 
 
 def test_deletion_insertion_needs_a_heatmap_of_the_image_size(models, image):
     with pytest.raises(ValueError, match="heatmap"):
         interpret.deletion_insertion(models["mnist_cnn"], image, 0, np.zeros((5, 5)))
+
+
+def test_deterministic_methods_get_the_same_aucs_whatever_the_seed(models, image):
+    model = models["gap_cnn"]
+    images = np.stack([image, image[::-1], image[:, ::-1]])
+    names = ("integrated_gradients", "occlusion", "grad_cam", "lime")
+    methods = {name: interpret.ATTRIBUTION_METHODS[name] for name in names}
+    tables = [interpret.evaluate_methods(model, images, [1, 2, 3], methods=methods, seeds=seeds, progress=False)
+              for seeds in ((0,), (7, 8))]
+    columns = ["deletion_auc", "insertion_auc"]
+    for name in ("integrated_gradients", "occlusion", "grad_cam"):
+        first, second = (t[t["method"] == name] for t in tables)
+        assert first["seed"].isna().all() and len(first) == len(second) == 3
+        np.testing.assert_array_equal(first[columns].to_numpy(), second[columns].to_numpy())
+    lime = tables[1][tables[1]["method"] == "lime"]
+    assert sorted(lime["seed"].unique()) == [7, 8] and len(lime) == 6  # a random method: once per seed
+
+
+def test_evaluate_methods_ranks_the_signed_map(models, image):
+    model = models["gap_cnn"]
+    signed = interpret.integrated_gradients(model, image, 1, signed=True)
+    assert signed.min() < 0  # there is evidence against the class to rank last
+    table = interpret.evaluate_methods(model, image[None], [1], methods={"ig": interpret.integrated_gradients},
+                                       progress=False)
+    curves = interpret.deletion_insertion(model, image, 1, signed)
+    assert table["deletion_auc"][0] == curves.deletion_auc and table["insertion_auc"][0] == curves.insertion_auc
+
+
+def test_blurred_keeps_class_says_whether_the_canvas_still_shows_the_class(models, image):
+    model = models["mnist_cnn"]
+    images = np.stack([image, image[::-1]])
+    blurred = ndimage.gaussian_filter(images, sigma=(0, 3, 3, 0))
+    top = interpret.predict_scores(model, blurred).argmax(axis=1)
+    np.testing.assert_array_equal(interpret.blurred_keeps_class(model, images, top), [True, True])
+    np.testing.assert_array_equal(interpret.blurred_keeps_class(model, images, (top + 1) % 10), [False, False])
+
+
+def test_randomized_copy_reinitialises_from_the_top(models, image):
+    model = models["gap_cnn"]
+    top = interpret.randomized_copy(model, seed=0, n_layers=1)
+    kernel, bias = top.get_layer("logits").get_weights()
+    assert not np.allclose(kernel, model.get_layer("logits").get_weights()[0]) and not bias.any()
+    np.testing.assert_array_equal(top.get_layer("last_conv").get_weights()[0],
+                                  model.get_layer("last_conv").get_weights()[0])
+    everything = interpret.randomized_copy(model, seed=0)
+    assert not np.allclose(everything.get_layer("conv1").get_weights()[0], model.get_layer("conv1").get_weights()[0])
+    heatmap = interpret.grad_cam_plus_plus(model, image, 0)
+    assert interpret.rank_correlation(heatmap, heatmap) == pytest.approx(1.0)
+    assert interpret.rank_correlation(heatmap, interpret.grad_cam_plus_plus(everything, image, 0)) < 0.9
+
+
+def test_a_constant_map_is_undefined_not_a_pass():
+    varied = np.random.default_rng(0).random((28, 28))
+    assert np.isnan(interpret.rank_correlation(varied, np.zeros((28, 28))))
+    assert np.isnan(interpret.rank_correlation(np.zeros((28, 28)), np.zeros((28, 28))))
+    assert all(np.isnan(v) for v in interpret.map_similarity(varied, np.zeros((28, 28))).values())
+    same = interpret.map_similarity(varied - 0.5, varied - 0.5)
+    assert same == pytest.approx({"rho_signed": 1.0, "rho_abs": 1.0, "ssim": 1.0})
+
+
+def test_the_cascade_catches_a_map_that_ignores_the_model(models, image):
+    """A "method" that returns the image passes every stage unchanged (similarity 1: the check
+    fails it); a real gradient method on the GAP CNN moves away from the trained map."""
+    model = models["gap_cnn"]
+    images = np.stack([image, image[::-1]])
+    weights_before = model.get_weights()
+
+    def edges(model, image, class_index, *, signed=False):
+        return interpret.to_heatmap(ndimage.sobel(image[..., 0]), signed=signed)
+
+    methods = {"edges": edges, "ig": interpret.integrated_gradients}
+    table, pictures = interpret.randomization_cascade(model, images, [1, 2], methods=methods, seeds=(0, 1), progress=False)
+    assert list(table.columns) == ["method", "image", "seed", "stage", "layer",
+                                   "rho_signed", "rho_abs", "ssim", "undefined"]
+    assert len(table) == 2 * 2 * 2 * 4  # methods x images x seeds x stages (logits, last_conv, conv2, conv1)
+    assert list(table["layer"][:8:2]) == ["logits", "last_conv", "conv2", "conv1"]
+    edge_rows = table[table["method"] == "edges"]
+    np.testing.assert_allclose(edge_rows[["rho_signed", "rho_abs", "ssim"]].to_numpy(), 1.0, rtol=1e-6)
+    ig = table[(table["method"] == "ig") & (table["stage"] == 4)]
+    assert ig["rho_abs"].mean() < 0.8
+    assert pictures["ig"].shape == (5, 28, 28)
+    for before, after in zip(weights_before, model.get_weights()):  # the cascade works on a copy
+        np.testing.assert_array_equal(before, after)
+
+
+def test_the_cascade_of_a_model_whose_score_ignores_the_image_is_undefined(image):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.Conv2D(4, 3, padding="same", name="last_conv")(keras.layers.Lambda(lambda t: 0 * t)(inputs))
+    logits = keras.layers.Dense(3, name="logits")(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, keras.layers.Activation("softmax")(logits))
+    table, _ = interpret.randomization_cascade(model, image[None], [0], methods={"ig": interpret.integrated_gradients},
+                                               seeds=(0,), progress=False)
+    assert table["undefined"].all() and table["rho_abs"].isna().all()
+
+
+def fake_table(rng, means, n_images=30, seeds=(None,)):
+    rows = []
+    for method, mean in means.items():
+        noise = rng.normal(0, 0.05, n_images)  # image-to-image variation
+        for seed in seeds:
+            rows += [{"method": method, "image": i, "seed": seed, "deletion_auc": mean + noise[i] + rng.normal(0, 0.01),
+                      "insertion_auc": 1 - mean - noise[i] + rng.normal(0, 0.01), "seconds": 0.001} for i in range(n_images)]
+    table = pd.DataFrame(rows)
+    table["seed"] = table["seed"].astype("Int64")
+    return table
+
+
+def test_summarize_gives_means_with_intervals():
+    table = fake_table(np.random.default_rng(0), {"a": 0.2, "b": 0.4}, seeds=(0, 1, 2))
+    summary = interpret.summarize(table)
+    assert list(summary.index) == ["a", "b"]
+    for column in ("deletion_auc", "insertion_auc", "ms_per_image"):
+        assert (summary[f"{column}_low"] <= summary[column]).all() and (summary[column] <= summary[f"{column}_high"]).all()
+    assert summary.loc["a", "deletion_auc"] == pytest.approx(table[table["method"] == "a"]["deletion_auc"].mean())
+    assert interpret.rank_of(summary, "a", "deletion_auc") == 1 and interpret.rank_of(summary, "a", "insertion_auc") == 1
+    assert "(" in interpret.format_intervals(summary).loc["a", "deletion_auc"]
+    variation = interpret.seed_variation(table, "deletion_auc")
+    assert set(variation.index) == {"a", "b"} and (variation > 0).all()
+
+
+def test_verdicts_name_a_winner_only_when_the_interval_separates():
+    rng = np.random.default_rng(0)
+    clear = fake_table(rng, {"occlusion": 0.2, "cam": 0.3, "lime": 0.35})
+    assert interpret.compare(clear, "occlusion", "cam", "deletion_auc").method_better
+    assert interpret.judge_claim(clear, "occlusion").startswith("**supported**")
+    assert interpret.judge_claim(clear, "cam").startswith("**not supported**")
+    close = fake_table(rng, {"occlusion": 0.3, "cam": 0.3001, "lime": 0.5})
+    difference = interpret.compare(close, "occlusion", "cam", "insertion_auc")
+    assert difference.low < 0 < difference.high and not difference.separated
+    assert interpret.judge_claim(close, "occlusion").startswith("**not distinguishable on this data**")
+    with pytest.raises(ValueError, match="method 'grad_cam'"):
+        interpret.judge_claim(clear, "grad_cam")

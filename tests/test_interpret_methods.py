@@ -50,6 +50,71 @@ def test_cam_and_grad_cam_agree_on_a_gap_model(models, image):
             assert np.corrcoef(cam, grad_cam)[0, 1] > 0.99
 
 
+def feature_maps_and_gradients(model, image, class_index):
+    """The reference: last_conv's maps and the gradient of the class logit, by plain Keras and tf."""
+    import tensorflow as tf
+
+    split = keras.Model(model.inputs, [model.get_layer("last_conv").output, model.get_layer("logits").output])
+    with tf.GradientTape() as tape:
+        maps, logits = split([image[None]])
+        score = logits[0, class_index]
+    return maps.numpy()[0], tape.gradient(score, maps).numpy()[0]
+
+
+def relu_then_upsample(coarse, size=(28, 28)):
+    """Selvaraju et al.'s order: ReLU on the coarse map, then bilinear upsampling, then max 1."""
+    import tensorflow as tf
+
+    upsampled = tf.image.resize(np.maximum(coarse, 0)[..., None], size, method="bilinear").numpy()[..., 0]
+    return upsampled / upsampled.max()
+
+
+def test_cam_family_applies_the_relu_before_upsampling(models, image):
+    model = models["gap_cnn"]
+    for class_index in range(10):
+        maps, gradients = feature_maps_and_gradients(model, image, class_index)
+        coarse = maps @ gradients.mean(axis=(0, 1))
+        if coarse.max() > 0 > coarse.min():  # both signs: the order matters
+            break
+    expected = relu_then_upsample(coarse)
+    np.testing.assert_allclose(interpret.grad_cam(model, image, class_index), expected, atol=1e-5)
+    cam_coarse = maps @ model.get_layer("logits").get_weights()[0][:, class_index]
+    np.testing.assert_allclose(interpret.cam(model, image, class_index), relu_then_upsample(cam_coarse), atol=1e-5)
+    upsample_first = interpret.to_heatmap(interpret.to_heatmap(coarse, (28, 28), signed=True))
+    assert np.abs(upsample_first - expected).max() > 0.01  # the other order gives another map
+
+
+def test_grad_cam_plus_plus_offers_the_paper_and_the_released_code(models, image):
+    model = models["gap_cnn"]
+    class_index = predicted_class(model, image)
+    maps, g = feature_maps_and_gradients(model, image, class_index)
+    score = interpret.predict_scores(model, image[None])[0, class_index]
+    # tf-keras-vis / the authors' code: derivatives of exp(score), alphas normalised per channel.
+    first, second, third = np.exp(score) * g, np.exp(score) * g**2, np.exp(score) * g**3
+    denominator = 2 * second + third * maps.sum(axis=(0, 1))
+    alphas = second / np.where(second == 0, 1, denominator)
+    alphas /= np.where(alphas.sum(axis=(0, 1)) == 0, 1, alphas.sum(axis=(0, 1)))
+    released = relu_then_upsample(maps @ (np.maximum(first, 0) * alphas).sum(axis=(0, 1)))
+    np.testing.assert_allclose(interpret.grad_cam_plus_plus(model, image, class_index, normalize_alphas=True), released,
+                               atol=1e-4)
+    paper_alphas = g**2 / np.where(g == 0, 1, 2 * g**2 + g**3 * maps.sum(axis=(0, 1)))  # Eq. 19
+    paper = relu_then_upsample(maps @ (np.maximum(g, 0) * paper_alphas).sum(axis=(0, 1)))
+    np.testing.assert_allclose(interpret.grad_cam_plus_plus(model, image, class_index), paper, atol=1e-4)
+
+
+def test_signed_maps_keep_the_evidence_against_the_class(models, image):
+    model = models["gap_cnn"]
+    for name, method in ATTRIBUTION_METHODS.items():
+        signed = method(model, image, 1, signed=True)
+        assert signed.shape == (28, 28) and signed.dtype == np.float32, name
+        assert np.abs(signed).max() == pytest.approx(1.0) and signed.min() >= -1, name
+        if name in ("saliency", "smoothgrad"):  # magnitudes: no sign
+            np.testing.assert_array_equal(signed, method(model, image, 1))
+        elif name in ("integrated_gradients", "occlusion", "lime"):  # pixel maps: the heatmap is the positive part
+            assert signed.min() < 0, name
+            np.testing.assert_allclose(interpret.to_heatmap(signed), method(model, image, 1), atol=1e-6)
+
+
 def test_integrated_gradients_are_complete(models, image):
     model = models["mnist_cnn"]
     for class_index in (2, 7):

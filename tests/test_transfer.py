@@ -221,6 +221,21 @@ def test_batch_normalisation_stays_in_inference_mode_when_fine_tuning(backbone):
         backbone.trainable = False
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_inception_classifier_takes_course_images_and_prepares_them_like_the_pipeline(backbone, channels):
+    model, head = transfer.build_transfer_model(backbone, 3, dropout=0.0)
+    images = _images(4)
+    if channels == 3:
+        images = np.stack([images, images[::-1], 255 - images], axis=-1)
+    classifier = transfer.inception_classifier(backbone, head, (28, 28, channels))
+
+    assert classifier.input_shape == (None, 28, 28, channels) and classifier.output_shape == (None, 3)
+    np.testing.assert_allclose(np.asarray(classifier(models.to_model_input(images))),
+                               np.asarray(model(transfer.inception_images(images))), rtol=1e-3, atol=1e-4)
+    with pytest.raises(ValueError, match="input_shape"):
+        transfer.inception_classifier(backbone, head, (28, 28, 2))
+
+
 def test_parameter_counts_checks_its_argument():
     with pytest.raises(TypeError, match="model"):
         models.parameter_counts("InceptionV3")

@@ -12,6 +12,9 @@ COURSE_CACHE_DIR   Where downloads, features and trained models are cached
                    (default: ``data/cache`` in the course folder, ignored by git).
 =================  =====================================================================
 
+``COURSE_IMAGE_FOLDER`` gives notebook 07 its images: a folder, or the name of a MedMNIST data set
+(``breastmnist``, the default, or ``retinamnist``) that is exported to a folder in the cache.
+
 Settings are read on every call, so a change to ``os.environ`` takes effect at once. The one
 network and download-cache policy of the data and the weights is here too: :func:`network_allowed`
 and :func:`keras_home` (Keras' own ``KERAS_HOME``).
@@ -44,6 +47,7 @@ class Settings:
     data_dir: Path | None
     dataset: str
     cache_dir: Path
+    image_folder: str = "breastmnist"
 
 
 def _flag(name: str) -> bool:
@@ -83,6 +87,7 @@ def settings() -> Settings:
         data_dir=data_path,
         dataset=dataset,
         cache_dir=cache_path,
+        image_folder=os.environ.get("COURSE_IMAGE_FOLDER", "").strip() or "breastmnist",
     )
 
 

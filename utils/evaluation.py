@@ -4,7 +4,8 @@ Sensitivity (recall of the positive class: how many sick patients the test finds
 (how many healthy ones it clears), the ROC curve and its area (AUC), and confidence intervals for
 all of them by bootstrap: resample the test set with replacement, recompute, read the spread.
 Labels are 0 / 1 with 1 the positive class (the disease); scores are the predicted probability of
-class 1, one per image.
+class 1, one per image. For any number of classes, :func:`overall_metrics` (accuracy, ROC AUC) and
+:func:`per_class_metrics` (each class against the others) take the predicted probabilities (N, classes).
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
 
 def _resamples(y_true: np.ndarray, n: int, rng: np.random.Generator):
     """``n`` index arrays drawn with replacement within each class: every resample keeps the class counts."""
-    classes = [members for members in (np.flatnonzero(y_true == c) for c in (0, 1)) if len(members)]
+    classes = [np.flatnonzero(y_true == c) for c in np.unique(y_true)]
     for _ in range(n):
         yield np.concatenate([members[rng.integers(0, len(members), len(members))] for members in classes])
 
@@ -150,6 +151,12 @@ def bootstrap_ci(
     y_true, y_other = _check_pair(y_true, y_other, "y_other")
     if not callable(metric):
         raise TypeError(f"metric must be a function (y_true, y_other) -> float, e.g. roc_auc, got {metric!r}.")
+    return _bootstrap(metric, y_true, y_other, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed)
+
+
+def _bootstrap(metric: Callable, y_true: np.ndarray, y_other: np.ndarray, *, n_bootstrap: int, confidence: float,
+               seed: int) -> Estimate:
+    """The resampling of :func:`bootstrap_ci`, for labels of any number of classes."""
     _check_bootstrap(n_bootstrap, confidence)
     rng = np.random.default_rng(seed)
     values = np.array([metric(y_true[i], y_other[i]) for i in _resamples(y_true, n_bootstrap, rng)])
@@ -209,7 +216,8 @@ def clinical_metrics(
 
 
 def metrics_table(results: dict[str, dict[str, Estimate]], *, digits: int = 3) -> str:
-    """A Markdown table, one row per model, one column per metric: ``value [low, high]``."""
+    """A Markdown table, one row per model, one column per metric: ``value [low, high]``; an undefined
+    value (NaN, e.g. the precision of a class the model never predicts) shows as "undefined"."""
     if not isinstance(results, dict) or not results:
         raise ValueError("results must map at least one model name to its metrics.")
     columns = list(next(iter(results.values())))
@@ -221,12 +229,12 @@ def metrics_table(results: dict[str, dict[str, Estimate]], *, digits: int = 3) -
         if wrong:
             raise TypeError(f"results[{model!r}] must map each metric to an Estimate; {wrong} are not.")
     header = "| model | " + " | ".join(columns) + " |\n|---|" + "---|" * len(columns) + "\n"
-    rows = [
-        f"| {model} | " + " | ".join(
-            f"{m[c].value:.{digits}f} [{m[c].low:.{digits}f}, {m[c].high:.{digits}f}]" for c in columns
-        ) + " |"
-        for model, m in results.items()
-    ]
+    def cell(estimate: Estimate) -> str:
+        if np.isnan(estimate.value):
+            return "undefined"
+        return f"{estimate.value:.{digits}f} [{estimate.low:.{digits}f}, {estimate.high:.{digits}f}]"
+
+    rows = [f"| {model} | " + " | ".join(cell(m[c]) for c in columns) + " |" for model, m in results.items()]
     return header + "\n".join(rows)
 
 
@@ -348,3 +356,58 @@ def class_weights(y: np.ndarray, n_classes: int | None = None) -> dict[int, floa
     if len(counts) > n_classes or (counts == 0).any():
         raise ValueError(f"every class 0..{n_classes - 1} must occur in y (and no other); counts {counts.tolist()}.")
     return {c: float(len(y) / (n_classes * n)) for c, n in enumerate(counts)}
+
+
+def _check_probabilities(y_true: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y_true, probabilities = np.asarray(y_true), np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim != 2 or probabilities.shape[1] < 2 or y_true.shape != (len(probabilities),):
+        raise ValueError("probabilities must have shape (N, n_classes) with n_classes >= 2 and y_true shape (N,), "
+                         f"got {probabilities.shape} and {y_true.shape}.")
+    if not np.issubdtype(y_true.dtype, np.integer) or y_true.min() < 0 or y_true.max() >= probabilities.shape[1]:
+        raise ValueError(f"y_true must hold class indices 0..{probabilities.shape[1] - 1}, got {np.unique(y_true)}.")
+    return y_true.astype(np.int64), probabilities
+
+
+def macro_roc_auc(y_true: np.ndarray, probabilities: np.ndarray) -> float:
+    """ROC AUC for any number of classes: with two, the AUC of class 1's probability; with more, the mean
+    over classes of the one-vs-rest AUC (each class against all others), as scikit-learn's
+    ``roc_auc_score(..., multi_class="ovr", average="macro")``. Classes absent from ``y_true`` are left out."""
+    y_true, probabilities = _check_probabilities(y_true, probabilities)
+    if probabilities.shape[1] == 2:
+        return roc_auc((y_true == 1).astype(np.int64), probabilities[:, 1])
+    present = [c for c in range(probabilities.shape[1]) if 0 < np.sum(y_true == c) < len(y_true)]
+    if not present:
+        raise ValueError("ROC AUC needs at least two classes in y_true.")
+    return float(np.mean([roc_auc((y_true == c).astype(np.int64), probabilities[:, c]) for c in present]))
+
+
+def overall_metrics(y_true: np.ndarray, probabilities: np.ndarray, *, n_bootstrap: int = 1000,
+                    confidence: float = 0.95, seed: int = 0) -> dict[str, Estimate]:
+    """Accuracy (the most probable class) and ROC AUC (:func:`macro_roc_auc`) of a classifier with any
+    number of classes, each with a bootstrap interval (test images resampled within each class)."""
+    y_true, probabilities = _check_probabilities(y_true, probabilities)
+    options = {"n_bootstrap": n_bootstrap, "confidence": confidence, "seed": seed}
+    return {"accuracy": _bootstrap(lambda t, p: _accuracy(t, p.argmax(axis=1)), y_true, probabilities, **options),
+            "ROC AUC": _bootstrap(macro_roc_auc, y_true, probabilities, **options)}
+
+
+def per_class_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_names: tuple[str, ...], *,
+                      n_bootstrap: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict[str, dict[str, Estimate]]:
+    """Per class, each against all the others: sensitivity (recall), specificity and precision (PPV) of
+    the most-probable-class call, and the one-vs-rest ROC AUC of the class's probability, with bootstrap
+    intervals. The result is a row per class for :func:`metrics_table`."""
+    y_true, probabilities = _check_probabilities(y_true, probabilities)
+    if len(class_names) != probabilities.shape[1]:
+        raise ValueError(f"class_names must name the {probabilities.shape[1]} classes, got {len(class_names)}.")
+    predicted = probabilities.argmax(axis=1)
+    options = {"n_bootstrap": n_bootstrap, "confidence": confidence, "seed": seed}
+    table = {}
+    for c, name in enumerate(class_names):
+        is_class, called = (y_true == c).astype(np.int64), (predicted == c).astype(np.int64)
+        if is_class.all() or not is_class.any():
+            raise ValueError(f"class {name!r} must occur in y_true, beside other classes, for per-class metrics.")
+        table[name] = {"sensitivity": bootstrap_ci(sensitivity, is_class, called, **options),
+                       "specificity": bootstrap_ci(specificity, is_class, called, **options),
+                       "precision": bootstrap_ci(_ppv, is_class, called, **options),
+                       "ROC AUC (one vs rest)": bootstrap_ci(roc_auc, is_class, probabilities[:, c], **options)}
+    return table

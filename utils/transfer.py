@@ -317,6 +317,26 @@ def unfreeze_top_blocks(backbone: keras.Model, after_layer: str = INCEPTION_TOP_
     return sum(layer.trainable for layer in backbone.layers)
 
 
+def inception_classifier(backbone: keras.Model, head: keras.Model, input_shape: tuple[int, int, int]) -> keras.Model:
+    """One model from course images to class probabilities: InceptionV3's input preparation inside it.
+
+    The model takes what :func:`~utils.models.to_model_input` makes (float32 (H, W, C) in [0, 1], C = 1
+    or 3), resizes it to the backbone's input (bilinear), copies grey to three channels and scales to
+    [-1, 1] (what :func:`to_inception_input` does outside the model), then applies ``backbone`` and
+    ``head`` (e.g. from :func:`build_transfer_model`), whose weights it shares. Saved as one ``.keras``
+    file, it needs nothing else to predict; it can also be fine-tuned on course images directly.
+    """
+    if len(input_shape) != 3 or input_shape[-1] not in (1, 3):
+        raise ValueError(f"input_shape must be (height, width, 1 or 3), got {input_shape!r}.")
+    size = backbone.input_shape[1]
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = keras.layers.Resizing(size, size, interpolation="bilinear", name="resize")(inputs)
+    if input_shape[-1] == 1:
+        x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x])
+    x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_inception_range")(x)
+    return keras.Model(inputs, head(backbone(x, training=False)), name="inception_classifier")
+
+
 @dataclass(frozen=True)
 class FewShotResult:
     """Test accuracies of :func:`few_shot_transfer_experiment`, one row per repeat."""

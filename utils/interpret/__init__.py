@@ -7,7 +7,9 @@ Every attribution method follows one contract::
 ``image`` is one float image of shape (H, W, C), as made by ``utils.models.to_model_input`` (or the
 InceptionV3 pipeline); ``heatmap`` (a :data:`Heatmap`) is a float32 array of shape (H, W) scaled to
 [0, 1], where larger means more important *for* ``class_index`` (evidence against the class is set
-to 0; :func:`to_heatmap` makes one from any 2-D attribution map). ``model`` is a Keras classifier
+to 0; :func:`to_heatmap` makes one from any 2-D attribution map). With ``signed=True`` (a keyword
+every method takes) the map keeps the evidence against the class, values in [-1, 1]; the measures
+rank that map. Saliency and SmoothGrad measure a magnitude and return the same map either way. ``model`` is a Keras classifier
 whose output is softmax probabilities and whose pre-softmax score is either a layer named
 ``"logits"`` or the last layer, a Dense layer with softmax activation (explained through the same
 weights with a linear activation). Gradient methods explain the pre-softmax score: the softmax
@@ -32,10 +34,12 @@ Method                        Idea                                              
 ============================  ============================================================  ==============
 
 Model calls are batched and compiled with ``tf.function`` once per model. The measures:
-:func:`deletion_insertion` (Petsiuk et al., 2018), :func:`randomized_copy` with
-:func:`rank_correlation` (the model-parameter randomisation check of Adebayo et al., 2018),
-:func:`timed` (the median time of a call), and :func:`evaluate_methods`, which gathers all of
-them in one table.
+:func:`deletion_insertion` (Petsiuk et al., 2018) on the signed map, :func:`randomization_cascade`
+with :func:`map_similarity` (the model-parameter randomisation check of Adebayo et al., 2018, from
+the logits down), :func:`timed` (the median time of a call), :func:`evaluate_methods`, which gathers
+faithfulness and time in one table, and :func:`summarize`, :func:`compare` and :func:`judge_claim`,
+which read such tables with bootstrap intervals. :data:`RANDOM_METHODS` names the methods that take
+a ``seed``; the measures repeat them over seeds.
 
 Use the package (``from utils import interpret``); it re-exports the public names of its modules:
 ``plumbing`` (argument checks, the model's pre-softmax score and feature maps, compiled calls),
@@ -43,16 +47,23 @@ Use the package (``from utils import interpret``); it re-exports the public name
 """
 
 from utils.interpret.measures import (
+    HIGHER_IS_BETTER,
     MEASURES,
     DeletionInsertion,
+    Difference,
+    blurred_keeps_class,
+    compare,
     deletion_insertion,
     evaluate_methods,
-    head_to_head,
+    format_intervals,
     judge_claim,
+    map_similarity,
     pixel_order,
+    randomization_cascade,
     randomized_copy,
     rank_correlation,
     rank_of,
+    seed_variation,
     summarize,
     timed,
 )
@@ -60,6 +71,7 @@ from utils.interpret.methods import (
     ATTRIBUTION_METHODS,
     AttributionMethod,
     Heatmap,
+    RANDOM_METHODS,
     LimeExplanation,
     activation_maximization,
     cam,

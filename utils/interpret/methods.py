@@ -44,23 +44,31 @@ AttributionMethod = Callable[..., Heatmap]
 
 # --- Heatmaps ----------------------------------------------------------------------------------
 
-def to_heatmap(attributions: np.ndarray, size: tuple[int, int] | None = None) -> Heatmap:
+def to_heatmap(attributions: np.ndarray, size: tuple[int, int] | None = None, *, signed: bool = False) -> Heatmap:
     """Scale a 2-D attribution map to a heatmap: negative values set to 0, the maximum to 1.
 
-    Resized (bilinearly) to ``size`` = (H, W) when given. An all-zero map stays all zero.
+    The order is Grad-CAM's (Selvaraju et al., 2017): the ReLU on the map as computed (for the CAM
+    family, the coarse map of the last convolution), then the resize (bilinear) to ``size`` = (H, W)
+    when given, then the scaling. ``signed=True`` keeps the evidence against the class: the map is
+    resized and divided by its largest absolute value, values in [-1, 1] (what the measures rank).
+    An all-zero map stays all zero.
     """
     attributions = np.asarray(attributions, dtype=np.float32)
     if attributions.ndim != 2:
         raise ValueError(f"attributions must be a 2-D map, got shape {attributions.shape}.")
+    if not signed:
+        attributions = np.maximum(attributions, 0)
     if size is not None and attributions.shape != tuple(size):
         attributions = transform.resize(attributions, size, order=1, mode="edge", anti_aliasing=False)
-    heatmap = np.maximum(attributions, 0).astype(np.float32)
-    peak = heatmap.max()
-    return heatmap / peak if peak > 0 else heatmap
+    peak = np.abs(attributions).max()
+    return (attributions / peak if peak > 0 else attributions).astype(np.float32)
 
 
-def saliency(model: keras.Model, image: np.ndarray, class_index: int) -> Heatmap:
-    """Vanilla gradient saliency (Simonyan et al., 2014): |d score / d pixel|, maximum over channels."""
+def saliency(model: keras.Model, image: np.ndarray, class_index: int, *, signed: bool = False) -> Heatmap:
+    """Vanilla gradient saliency (Simonyan et al., 2014): |d score / d pixel|, maximum over channels.
+
+    A magnitude has no sign: ``signed=True`` (the package's contract) gives the same heatmap.
+    """
     image = _check_image(_check_model(model), image)
     class_index = _check_class(model, class_index)
     gradient = _input_gradients(model, image[None], class_index, 1)[0]
@@ -76,6 +84,7 @@ def smoothgrad(
     noise_level: float = 0.15,
     seed: int = 0,
     batch_size: int = 64,
+    signed: bool = False,
 ) -> Heatmap:
     """SmoothGrad (Smilkov et al., 2017): the gradient averaged over ``n_samples`` noisy copies.
 
@@ -83,6 +92,7 @@ def smoothgrad(
         n_samples: noisy copies, predicted in batches of ``batch_size``.
         noise_level: the noise's standard deviation as a fraction of the image's value range.
         seed: the seed of the noise; the same seed gives the same heatmap.
+        signed: as for :func:`saliency`, a magnitude: the same heatmap.
     """
     image = _check_image(_check_model(model), image)
     class_index = _check_class(model, class_index)
@@ -121,13 +131,17 @@ def integrated_gradients_attributions(
     return (image - start) * mean_gradient
 
 
-def integrated_gradients(model: keras.Model, image: np.ndarray, class_index: int, **options: Any) -> Heatmap:
-    """Integrated gradients as a heatmap: the raw attributions summed over channels, positive part.
+def integrated_gradients(
+    model: keras.Model, image: np.ndarray, class_index: int, *, signed: bool = False, **options: Any
+) -> Heatmap:
+    """Integrated gradients as a heatmap: the raw attributions summed over channels, positive part
+    (``signed=True``: both signs, see :func:`to_heatmap`).
 
     ``options`` go to :func:`integrated_gradients_attributions`, which gives the raw attributions
     and documents the options.
     """
-    return to_heatmap(integrated_gradients_attributions(model, image, class_index, **options).sum(axis=-1))
+    attributions = integrated_gradients_attributions(model, image, class_index, **options).sum(axis=-1)
+    return to_heatmap(attributions, signed=signed)
 
 
 def occlusion(
@@ -140,6 +154,7 @@ def occlusion(
     baseline: float = 0.0,
     target: str = "logit",
     batch_size: int = DEFAULT_BATCH_SIZE,
+    signed: bool = False,
 ) -> Heatmap:
     """Occlusion sensitivity (Zeiler & Fergus, 2014): how much the score drops when a patch is hidden.
 
@@ -147,6 +162,7 @@ def occlusion(
     occluded copy is predicted (in batches) and each pixel gets the mean drop of the patches that
     cover it. ``target="logit"`` (default) measures the pre-softmax score, which keeps changing
     where a confident probability stays stuck near 1; ``"probability"`` measures the probability.
+    A patch whose hiding raises the score is evidence against the class (kept by ``signed=True``).
     """
     image = _check_image(_check_model(model), image)
     class_index = _check_class(model, class_index)
@@ -166,7 +182,7 @@ def occlusion(
     drops = scores[0] - scores[1:]
     coverage = masks.sum(axis=0)
     total = np.tensordot(drops, masks, axes=1)
-    return to_heatmap(np.divide(total, coverage, out=np.zeros_like(total), where=coverage > 0))
+    return to_heatmap(np.divide(total, coverage, out=np.zeros_like(total), where=coverage > 0), signed=signed)
 
 
 def _patch_starts(length: int, patch_size: int, stride: int) -> list[int]:
@@ -177,18 +193,18 @@ def _patch_starts(length: int, patch_size: int, stride: int) -> list[int]:
     return starts
 
 
-def cam(model: keras.Model, image: np.ndarray, class_index: int) -> Heatmap:
+def cam(model: keras.Model, image: np.ndarray, class_index: int, *, signed: bool = False) -> Heatmap:
     """Class activation mapping (Zhou et al., 2016) for a global-average-pooling model.
 
     heatmap = sum_k W[k, class] * A_k, with A_k the feature maps pooled into the Dense layer of
-    weights W; upsampled to the image size.
+    weights W; ReLU on that coarse map (not with ``signed=True``), then upsampled to the image size.
     """
     image = _check_image(_check_model(model), image)
     class_index = _check_class(model, class_index)
     layer_name, dense = _gap_feature_layer(model)
     maps, _ = _maps_and_gradients(model, layer_name)(tf.constant(image[None]), tf.constant(class_index))
     weights = np.asarray(dense.kernel)[:, class_index]
-    return to_heatmap(np.asarray(maps)[0] @ weights, image.shape[:2])
+    return to_heatmap(np.asarray(maps)[0] @ weights, image.shape[:2], signed=signed)
 
 
 def _feature_maps(model, image, class_index, layer_name) -> tuple[np.ndarray, np.ndarray]:
@@ -203,33 +219,57 @@ def _feature_maps(model, image, class_index, layer_name) -> tuple[np.ndarray, np
     return maps, gradients
 
 
-def grad_cam(model: keras.Model, image: np.ndarray, class_index: int, *, layer_name: str | None = None) -> Heatmap:
-    """Grad-CAM (Selvaraju et al., 2017): feature maps weighted by their mean gradient, ReLU.
+def grad_cam(
+    model: keras.Model, image: np.ndarray, class_index: int, *, layer_name: str | None = None, signed: bool = False
+) -> Heatmap:
+    """Grad-CAM (Selvaraju et al., 2017): feature maps weighted by their mean gradient; the ReLU on
+    that coarse map, then upsampled to the image size, in the paper's order.
 
     Args:
         layer_name: the layer whose feature maps are explained; by default "last_conv", else the
             model's last convolution, else the last layer of a nested backbone (e.g. InceptionV3)
             whose feature maps are larger than 1x1.
+        signed: keep the negative part (no ReLU), see :func:`to_heatmap`.
     """
     maps, gradients = _feature_maps(model, image, class_index, layer_name)
     weights = gradients.mean(axis=(0, 1))
-    return to_heatmap(maps @ weights, np.shape(image)[:2])
+    return to_heatmap(maps @ weights, np.shape(image)[:2], signed=signed)
 
 
 def grad_cam_plus_plus(
-    model: keras.Model, image: np.ndarray, class_index: int, *, layer_name: str | None = None
+    model: keras.Model,
+    image: np.ndarray,
+    class_index: int,
+    *,
+    layer_name: str | None = None,
+    normalize_alphas: bool = False,
+    signed: bool = False,
 ) -> Heatmap:
     """Grad-CAM++ (Chattopadhyay et al., 2018): pixel-wise weights of the positive gradients.
 
-    alpha = g^2 / (2 g^2 + sum(A) g^3) per position and channel (the closed form for an exponential
-    of the score), channel weight = sum(alpha * relu(g)). ``layer_name`` as in :func:`grad_cam`.
+    alpha = g^2 / (2 g^2 + sum(A) g^3) per position and channel (the paper's Eq. 19, the closed
+    form for an exponential of the score), channel weight = sum(alpha * relu(g)); ReLU on the coarse
+    map, then upsampled, as in :func:`grad_cam`.
+
+    The default is the paper's formula, as pytorch-grad-cam computes it: it is what the paper
+    derives and defends. ``normalize_alphas=True`` also divides each channel's alphas by their sum
+    over positions, as the authors' released code and tf-keras-vis do; it changes how the channels
+    are weighted against each other, so the two maps differ.
+
+    Args:
+        layer_name: as in :func:`grad_cam`.
+        normalize_alphas: the released code's per-channel normalisation of the alphas.
+        signed: keep the negative part (no ReLU), see :func:`to_heatmap`.
     """
     maps, gradients = _feature_maps(model, image, class_index, layer_name)
     g2, g3 = gradients**2, gradients**3
     denominator = 2 * g2 + maps.sum(axis=(0, 1)) * g3
     alphas = np.divide(g2, denominator, out=np.zeros_like(g2), where=denominator != 0)
+    if normalize_alphas:
+        totals = alphas.sum(axis=(0, 1))
+        alphas = np.divide(alphas, totals, out=np.zeros_like(alphas), where=totals != 0)
     weights = (alphas * np.maximum(gradients, 0)).sum(axis=(0, 1))
-    return to_heatmap(maps @ weights, np.shape(image)[:2])
+    return to_heatmap(maps @ weights, np.shape(image)[:2], signed=signed)
 
 
 # --- LIME --------------------------------------------------------------------------------------
@@ -278,9 +318,10 @@ class LimeExplanation:
     weights: np.ndarray
     intercept: float
 
-    def heatmap(self) -> Heatmap:
-        """Each pixel gets its superpixel's weight (positive part, scaled to [0, 1])."""
-        return to_heatmap(self.weights[self.segments])
+    def heatmap(self, *, signed: bool = False) -> Heatmap:
+        """Each pixel gets its superpixel's weight (positive part, scaled to [0, 1]; ``signed=True``:
+        both signs, see :func:`to_heatmap`)."""
+        return to_heatmap(self.weights[self.segments], signed=signed)
 
     def top_segments(self, k: int) -> np.ndarray:
         """The labels of the ``k`` superpixels with the largest weights, largest first."""
@@ -362,13 +403,13 @@ def _weighted_ridge(x: np.ndarray, y: np.ndarray, sample_weights: np.ndarray, al
     return coefficients, float(y_mean - x_mean @ coefficients)
 
 
-def lime(model: keras.Model, image: np.ndarray, class_index: int, **options: Any) -> Heatmap:
-    """LIME as a heatmap: each pixel gets its superpixel's weight.
+def lime(model: keras.Model, image: np.ndarray, class_index: int, *, signed: bool = False, **options: Any) -> Heatmap:
+    """LIME as a heatmap: each pixel gets its superpixel's weight (``signed`` as in :func:`to_heatmap`).
 
     ``options`` go to :func:`lime_explanation`, which gives the linear model itself and documents
     the options.
     """
-    return lime_explanation(model, image, class_index, **options).heatmap()
+    return lime_explanation(model, image, class_index, **options).heatmap(signed=signed)
 
 
 # --- Activation maximization -------------------------------------------------------------------
@@ -438,3 +479,5 @@ ATTRIBUTION_METHODS: dict[str, AttributionMethod] = {
     "grad_cam_plus_plus": grad_cam_plus_plus,
     "lime": lime,
 }
+# The methods whose heatmap depends on a ``seed`` option (the measures repeat them over seeds).
+RANDOM_METHODS = frozenset({"smoothgrad", "lime"})

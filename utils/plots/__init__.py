@@ -8,6 +8,7 @@ grouped by kind of figure:
   pictures of the hand-crafted features (region, HOG, LBP);
 - ``metrics``: learning curves, cross-validation scores, the confusion matrix, ROC curves,
   comparisons of models and methods, deletion and insertion curves;
+- ``interpret``: the measures of explanations: the cascading randomisation check, means with intervals;
 - ``embeddings``: 2-D maps of data, principal components and the variance they keep, clusters
   against classes, images generated at a grid of points;
 - ``style``: the course's figure sizes, which fit JupyterLab's output width so text stays legible.
@@ -34,6 +35,7 @@ from utils.plots.images import (
     show_misclassified,
     show_predictions,
 )
+from utils.plots.interpret import plot_cascade, plot_cascade_similarity, plot_method_intervals
 from utils.plots.metrics import (
     plot_accuracy_vs_labels,
     plot_confusion_matrix,

@@ -1,0 +1,211 @@
+"""Image folders: reading every format and layout, writing them, saving a model and labelling new images."""
+
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from utils import folders
+from utils.config import COURSE_ROOT
+from utils.data import Dataset
+from utils.models import build_mnist_cnn, to_model_input
+
+
+def _save(path, pixels, **options):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path, **options)
+
+
+@pytest.fixture
+def mixed_folder(tmp_path):
+    """Two classes: grey PNGs of two sizes, an RGB JPEG, a 16-bit TIFF and a corrupt file."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "images"
+    _save(root / "cells" / "a.png", rng.integers(0, 256, (20, 20), dtype=np.uint8))
+    _save(root / "cells" / "b.PNG", rng.integers(0, 256, (10, 30), dtype=np.uint8))
+    _save(root / "cells" / "c.tif", np.full((16, 16), 257 * 100, np.uint16))
+    _save(root / "debris" / "d.jpg", np.dstack([np.full((12, 12), v, np.uint8) for v in (250, 10, 10)]), quality=95)
+    _save(root / "debris" / "e.bmp", np.full((20, 20), 7, np.uint8))
+    (root / "debris" / "broken.png").write_bytes(b"not a png")
+    (root / "debris" / "notes.txt").write_text("not an image")
+    return root
+
+
+def test_load_image_folder_reads_formats_sizes_and_skips_a_corrupt_file(mixed_folder):
+    with pytest.warns(UserWarning, match=r"1 file\(s\) could not be read.*broken\.png"):
+        dataset = folders.load_image_folder(mixed_folder, image_size=16)
+
+    assert dataset.class_names == ("cells", "debris")
+    assert dataset.colour == "rgb"  # the JPEG is colour
+    assert dataset.x_train.shape == (5, 16, 16, 3) and dataset.x_train.dtype == np.uint8
+    assert dataset.y_train.tolist() == [0, 0, 0, 1, 1]
+    assert len(dataset.x_test) == 0 and len(dataset.x_val) == 0 and not dataset.has_splits
+    assert dataset.sizes_found == {(20, 20): 2, (10, 30): 1, (16, 16): 1, (12, 12): 1}
+    assert [p.split("/")[-1] for p in dataset.files["train"]] == ["a.png", "b.PNG", "c.tif", "d.jpg", "e.bmp"]
+    tiff = dataset.x_train[2]
+    assert (tiff == 100).all()  # 16 bits: 25,700 / 257 = 100, copied to three channels
+    red = dataset.x_train[3]
+    assert red[..., 0].mean() > 200 and red[..., 1].mean() < 60  # the colour survives
+    assert "1 unreadable skipped" in dataset.source
+
+
+def test_load_image_folder_forces_grey(mixed_folder):
+    with pytest.warns(UserWarning):
+        dataset = folders.load_image_folder(mixed_folder, image_size=16, colour="grey")
+    assert dataset.x_train.shape == (5, 16, 16) and dataset.colour == "grey"
+
+
+def test_fit_pads_or_crops_keeping_the_aspect_ratio():
+    wide = np.full((10, 20), 200, np.uint8)
+    padded = folders.fit_to_square(wide, 20, "pad")
+    assert padded.shape == (20, 20)
+    assert (padded[:5] == 0).all() and (padded[-5:] == 0).all() and (padded[5:15] == 200).all()
+    cropped = folders.fit_to_square(wide, 10, "crop")
+    assert cropped.shape == (10, 10) and (cropped == 200).all()
+    with pytest.raises(ValueError, match="fit must be one of"):
+        folders.fit_to_square(wide, 10, "stretch")
+
+
+@pytest.mark.parametrize("layout, message", [
+    ({"a": 2, "b": 0}, "hold no images"),
+    ({"a": 2}, "single class folder"),
+    ({}, "has no class sub-folders and no images"),
+    ({"train/a": 1, "train/b": 1, "test/a": 1, "test/c": 1}, "differ from those of"),
+    ({"train/a": 1, "train/b": 1, "val/a": 1, "val/b": 1}, "needs train/ and test/"),
+])
+def test_bad_layouts_raise_errors_naming_the_folder(tmp_path, layout, message):
+    root = tmp_path / "bad"
+    root.mkdir()
+    for folder, n in layout.items():
+        (root / folder).mkdir(parents=True)
+        for i in range(n):
+            _save(root / folder / f"{i}.png", np.zeros((8, 8), np.uint8))
+    with pytest.raises(ValueError, match=message) as error:
+        folders.load_image_folder(root, image_size=8)
+    assert str(root) in str(error.value)
+
+
+def test_loose_images_and_missing_folder_are_explained(tmp_path):
+    _save(tmp_path / "x.png", np.zeros((8, 8), np.uint8))
+    with pytest.raises(ValueError, match="holds 1 images directly"):
+        folders.load_image_folder(tmp_path, image_size=8)
+    with pytest.raises(ValueError, match="path must be an existing folder"):
+        folders.load_image_folder(tmp_path / "missing")
+    with pytest.raises(ValueError, match="image_size"):
+        folders.load_image_folder(tmp_path, image_size=0)
+
+
+def _dataset(n_per_class=6, colour=False, with_val=True):
+    rng = np.random.default_rng(1)
+    shape = (3 * n_per_class, 12, 12) + ((3,) if colour else ())
+    labels = np.repeat(np.arange(3), n_per_class)
+    x = rng.integers(0, 256, shape, dtype=np.uint8)
+    fields = dict(name="toy", x_train=x, y_train=labels, x_test=x[::-1].copy(), y_test=labels[::-1].copy(),
+                  class_names=("alpha", "beta", "gamma"), source="a test")
+    if not with_val:
+        return Dataset(**fields)
+    return folders.FolderDataset(**fields, x_val=x[::3], y_val=labels[::3])
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_export_then_load_gives_back_the_same_pixels(tmp_path, colour):
+    original = _dataset(colour=colour)
+    folders.export_image_folder(original, tmp_path / "export")
+    loaded = folders.load_image_folder(tmp_path / "export", image_size=12)
+
+    assert loaded.has_splits and loaded.class_names == original.class_names
+    assert loaded.colour == ("rgb" if colour else "grey")
+    for split in folders.SPLITS:
+        positions = [int(p.split("/")[-1][:-4]) for p in loaded.files[split]]  # files are named by position
+        np.testing.assert_array_equal(getattr(loaded, f"x_{split}"), getattr(original, f"x_{split}")[positions])
+        np.testing.assert_array_equal(getattr(loaded, f"y_{split}"), getattr(original, f"y_{split}")[positions])
+
+
+def test_export_rejects_class_names_that_are_not_folder_names(tmp_path):
+    bad = Dataset("toy", *(np.zeros((2, 4, 4), np.uint8), np.array([0, 1])) * 2, ("T-shirt/top", "Bag"), "test")
+    with pytest.raises(ValueError, match="cannot be folder names"):
+        folders.export_image_folder(bad, tmp_path)
+
+
+def test_split_dataset_is_stratified_and_keeps_the_files(tmp_path):
+    folders.export_image_folder(_dataset(n_per_class=20, with_val=False), tmp_path / "export")
+    flat = tmp_path / "flat"
+    for path in (tmp_path / "export" / "train").rglob("*.png"):
+        _save(flat / path.parent.name / path.name, np.asarray(Image.open(path)))
+    dataset = folders.load_image_folder(flat, image_size=12)
+
+    split = folders.split_dataset(dataset, val_fraction=0.2, test_fraction=0.2, seed=0)
+
+    assert [len(split.y_train), len(split.y_val), len(split.y_test)] == [36, 12, 12]
+    assert np.bincount(split.y_test).tolist() == [4, 4, 4] and np.bincount(split.y_val).tolist() == [4, 4, 4]
+    assert not set(split.files["train"]) & set(split.files["test"])
+    index = {f: i for i, f in enumerate(dataset.files["train"])}
+    np.testing.assert_array_equal(split.x_test, dataset.x_train[[index[f] for f in split.files["test"]]])
+    assert "test and val split drawn stratified" in split.source
+    assert folders.split_dataset(split) is split  # nothing left to draw
+
+
+@pytest.fixture
+def saved_model(tmp_path):
+    dataset = folders.load_image_folder(folders.export_image_folder(_dataset(colour=True), tmp_path / "data"),
+                                        image_size=12)
+    keras.utils.set_random_seed(0)
+    model = build_mnist_cnn(n_classes=3, input_shape=(12, 12, 3))
+    path = folders.save_classifier(model, tmp_path / "model" / "best.keras", dataset)
+    new_images = tmp_path / "new"
+    rng = np.random.default_rng(2)
+    for i, size in enumerate((12, 24, 18)):  # different sizes: the saved rule brings them to 12 x 12
+        _save(new_images / "batch" / f"{i}.png", rng.integers(0, 256, (size, 12, 3), dtype=np.uint8))
+    return model, path, new_images
+
+
+def test_predict_folder_csv_matches_model_predict(saved_model):
+    model, path, new_images = saved_model
+    table = folders.predict_folder(path, new_images)
+
+    from_csv = pd.read_csv(new_images / "predictions.csv")
+    assert list(from_csv.columns) == ["file", "predicted class", "P(alpha)", "P(beta)", "P(gamma)"]
+    assert from_csv["file"].tolist() == ["batch/0.png", "batch/1.png", "batch/2.png"]
+    images = np.stack([folders.fit_to_square(np.asarray(Image.open(new_images / f)), 12, "pad")
+                       for f in from_csv["file"]])
+    expected = model.predict(to_model_input(images), verbose=0)
+    np.testing.assert_allclose(from_csv.iloc[:, 2:].to_numpy(), expected, atol=1e-6)
+    assert from_csv["predicted class"].tolist() == [("alpha", "beta", "gamma")[c] for c in expected.argmax(1)]
+    pd.testing.assert_frame_equal(table.reset_index(drop=True), from_csv, check_dtype=False, atol=1e-6)
+
+
+def test_saved_model_predicts_the_same_in_a_fresh_process(saved_model, tmp_path):
+    _, path, new_images = saved_model
+    here = folders.predict_folder(path, new_images, csv_path=tmp_path / "here.csv")
+    script = (f"import sys; sys.path.insert(0, {str(COURSE_ROOT)!r})\n"
+              "from utils.folders import predict_folder\n"
+              f"predict_folder({str(path)!r}, {str(new_images)!r}, csv_path={str(tmp_path / 'there.csv')!r})\n")
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, timeout=300)
+    there = pd.read_csv(tmp_path / "there.csv")
+    np.testing.assert_allclose(there.iloc[:, 2:].to_numpy(), here.iloc[:, 2:].to_numpy(), atol=1e-6)
+    assert there["predicted class"].tolist() == here["predicted class"].tolist()
+
+
+def test_save_classifier_checks_the_model_fits_the_data(saved_model, tmp_path):
+    model, path, _ = saved_model
+    dataset = folders.load_image_folder(folders.export_image_folder(_dataset(), tmp_path / "grey"), image_size=12)
+    with pytest.raises(ValueError, match="model must take images"):
+        folders.save_classifier(model, tmp_path / "m.keras", dataset)  # colour model, grey data
+    with pytest.raises(ValueError, match=r"must end in \.keras"):
+        folders.save_classifier(model, tmp_path / "m.h5", dataset)
+    with pytest.raises(FileNotFoundError, match="saved by save_classifier"):
+        folders.load_classifier(tmp_path / "missing.keras")
+
+
+def test_image_folder_accepts_a_folder_or_a_medmnist_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    assert folders.image_folder(tmp_path) == tmp_path
+    demo = folders.image_folder("breastmnist")
+    assert sorted(p.name for p in (demo / "test").iterdir()) == ["malignant", "normal or benign"]
+    assert sum(1 for _ in (demo / "test").rglob("*.png")) == 156
+    with pytest.raises(ValueError, match="existing folder or one of"):
+        folders.image_folder(tmp_path / "nowhere")

@@ -1,0 +1,438 @@
+"""Folders of image files (notebook 07): read one into a data set, write one, label new images.
+
+A labelled folder has one sub-folder per class (the class names are the folder names, sorted), or
+``train/``, ``test/`` and optionally ``val/`` folders that each hold the same class sub-folders::
+
+    my_images/                     my_images/
+        benign/  a.png b.png ...       train/benign/ ...  train/malignant/ ...
+        malignant/ ...                 val/benign/ ...    (val/ is optional)
+                                       test/benign/ ...   test/malignant/ ...
+
+The rules :func:`load_image_folder` applies to every file:
+
+- **Formats**: PNG, JPEG, BMP and TIFF (read with Pillow). 8-bit images are kept as they are.
+  **16-bit images** (e.g. microscopy TIFFs) are scaled from their full range 0-65535 to 0-255
+  (value / 257, rounded), the same rule for every image, so brightness stays comparable between
+  images; a 12-bit camera's images (0-4095) therefore look dark: rescale them beforehand if that matters.
+- **Grey or colour**: an image is colour when its red, green and blue channels differ; the data set is
+  colour (``(N, H, W, 3)``) if any image is, else grey (``(N, H, W)``), or what ``colour`` forces.
+  Grey images in a colour data set are copied to three channels; colour ones in a grey data set are
+  converted with ITU-R 601 luma (Pillow's ``L`` mode). An alpha channel is dropped.
+- **Size**: every image is resized to ``image_size x image_size`` keeping its aspect ratio (bilinear
+  interpolation with antialiasing), then ``fit="pad"`` pads the short side with black, centred, or
+  ``fit="crop"`` fills the square and cuts the long side, centred. Square images are only resized.
+
+A file that cannot be read is skipped; all such files are listed in one warning at the end.
+
+A trained model is saved with :func:`save_classifier` as a ``.keras`` file and a ``.json`` file beside
+it that says what prediction needs (class names, image size, colour, fit); :func:`predict_folder`
+uses both to label a folder of new images in another Python process, without the notebook.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from sklearn.model_selection import train_test_split
+
+from utils.config import atomic_write, cache_path
+from utils.data import Dataset
+from utils.images import check_int, check_number
+from utils.models import to_model_input
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+SPLITS = ("train", "val", "test")
+FITS = ("pad", "crop")
+COLOURS = ("grey", "rgb")
+PROGRESS_MIN_FILES = 200  # folders with more files than this show a progress bar
+
+
+@dataclass(frozen=True)
+class FolderDataset(Dataset):
+    """A :class:`~utils.data.Dataset` read from a folder: a validation split, and the file of every image.
+
+    A folder without ``train/``, ``val/`` and ``test/`` folders has all its images in the training
+    split (``has_splits`` is False) until :func:`split_dataset` splits them.
+    """
+
+    x_val: np.ndarray = field(repr=False, default=None)
+    y_val: np.ndarray = field(repr=False, default=None)
+    files: dict[str, list[str]] = field(repr=False, default_factory=dict)  # split -> paths, in image order
+    sizes_found: dict[tuple[int, int], int] = field(repr=False, default_factory=dict)  # (height, width) -> files
+    image_size: int = 0
+    colour: str = "grey"
+    fit: str = "pad"
+    has_splits: bool = False
+
+
+def _check_choice(argument: str, value, choices: tuple) -> None:
+    if value not in choices:
+        raise ValueError(f"{argument} must be one of {choices}, got {value!r}.")
+
+
+def _read_pixels(path: Path) -> np.ndarray:
+    """A file's pixels as uint8, (H, W) grey or (H, W, 3) colour, scaled by the module's 16-bit rule."""
+    with Image.open(path) as image:
+        image.load()
+        if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+            pixels = np.asarray(image)
+            if pixels.min() < 0 or pixels.max() > 65535:
+                raise ValueError(f"32-bit values outside 0-65535 ({pixels.min()} to {pixels.max()})")
+            return np.round(pixels.astype(np.float64) / 257).astype(np.uint8)
+        if image.mode in ("L", "1"):
+            return np.asarray(image.convert("L"))
+        if image.mode in ("RGB", "RGBA", "P", "PA", "LA", "CMYK", "YCbCr"):
+            pixels = np.asarray(image.convert("RGB"))
+            if image.mode in ("LA", "PA") or (pixels[..., 0] == pixels[..., 1]).all() and (
+                    pixels[..., 1] == pixels[..., 2]).all():
+                return pixels[..., 0].copy()  # grey stored as colour
+            return pixels
+        raise ValueError(f"unsupported pixel mode {image.mode!r}")
+
+
+def fit_to_square(pixels: np.ndarray, image_size: int, fit: str = "pad") -> np.ndarray:
+    """Resize one uint8 image to ``image_size x image_size`` keeping its aspect ratio (see the module's rule).
+
+    ``fit="pad"``: the long side becomes ``image_size`` and the short side is padded with black,
+    centred. ``fit="crop"``: the short side becomes ``image_size`` and the long side is cut, centred.
+    """
+    check_int("image_size (pixels)", image_size, 8)
+    _check_choice("fit", fit, FITS)
+    height, width = pixels.shape[:2]
+    if (height, width) == (image_size, image_size):
+        return pixels
+    scale = (max if fit == "pad" else min)(height, width)
+    new_height = max(1, round(height * image_size / scale))
+    new_width = max(1, round(width * image_size / scale))
+    resized = np.asarray(Image.fromarray(pixels).resize((new_width, new_height), Image.Resampling.BILINEAR,
+                                                        reducing_gap=None))
+    if fit == "crop":
+        top, left = (new_height - image_size) // 2, (new_width - image_size) // 2
+        return resized[top:top + image_size, left:left + image_size]
+    square = np.zeros((image_size, image_size) + pixels.shape[2:], np.uint8)
+    top, left = (image_size - new_height) // 2, (image_size - new_width) // 2
+    square[top:top + new_height, left:left + new_width] = resized
+    return square
+
+
+def _to_colour(pixels: np.ndarray, colour: str) -> np.ndarray:
+    if colour == "rgb":
+        return pixels if pixels.ndim == 3 else np.repeat(pixels[..., np.newaxis], 3, axis=-1)
+    return pixels if pixels.ndim == 2 else np.asarray(Image.fromarray(pixels).convert("L"))
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def _class_folders(folder: Path) -> dict[str, list[Path]]:
+    """Class name -> its image files, for the sub-folders of ``folder``; clear errors for bad layouts."""
+    classes = {p.name: _image_files(p) for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+    if not classes:
+        loose = _image_files(folder)
+        raise ValueError(f"{folder} has no class sub-folders" + (
+            f" (it holds {len(loose)} images directly: put each class's images in a sub-folder named after the "
+            "class)" if loose else " and no images") + ".")
+    empty = [name for name, files in classes.items() if not files]
+    if empty:
+        raise ValueError(f"the class folder(s) {', '.join(str(folder / n) for n in empty)} hold no images "
+                         f"({', '.join(IMAGE_EXTENSIONS)}); remove them or add images.")
+    if len(classes) < 2:
+        raise ValueError(f"{folder} has a single class folder ({next(iter(classes))}); a classifier needs at least 2.")
+    return classes
+
+
+def _read_images(files: list[Path], image_size: int, colour: str, fit: str,
+                 unreadable: list[str], sizes: dict) -> tuple[list[np.ndarray], list[int]]:
+    """The pixels of ``files`` at ``image_size``; unreadable files are added to ``unreadable``, not read."""
+    progress = keras.utils.Progbar(len(files), unit_name="image") if len(files) > PROGRESS_MIN_FILES else None
+    images, kept = [], []
+    for i, path in enumerate(files):
+        try:
+            pixels = _read_pixels(path)
+        except (OSError, ValueError, UnidentifiedImageError, SyntaxError) as error:
+            unreadable.append(f"{path} ({str(error).splitlines()[0][:80] if str(error) else type(error).__name__})")
+        else:
+            sizes[pixels.shape[:2]] = sizes.get(pixels.shape[:2], 0) + 1
+            images.append(pixels)
+            kept.append(i)
+        if progress is not None:
+            progress.update(i + 1)
+    return [fit_to_square(_to_colour(p, colour), image_size, fit) for p in images] if colour else images, kept
+
+
+def load_image_folder(
+    path: str | Path,
+    *,
+    image_size: int = 28,
+    colour: str | None = None,
+    fit: str = "pad",
+    name: str | None = None,
+) -> FolderDataset:
+    """Read a folder of labelled images (layout and rules: see the module) into a :class:`FolderDataset`.
+
+    Args:
+        path: the folder: class sub-folders, or ``train/``, ``test/`` (and optionally ``val/``) folders
+            that each hold the same class sub-folders.
+        image_size: the side of the square images returned, in pixels.
+        colour: ``"grey"`` or ``"rgb"`` to force one; None chooses from the files (colour if any image is).
+        fit: ``"pad"`` (keep the whole image, pad with black) or ``"crop"`` (fill, cut the long side).
+        name: the data set's name (default: the folder's name).
+
+    Returns:
+        uint8 images, ``(N, image_size, image_size)`` grey or ``(..., 3)`` colour, int64 labels (the index
+        of the class folder in the sorted class names), and one file path per image.
+
+    Raises:
+        ValueError: a missing folder, a folder without images, an empty class folder, a single class,
+            split folders whose class names differ, or bad arguments; each names the folder.
+    """
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise ValueError(f"path must be an existing folder, got {str(path)!r}.")
+    check_int("image_size (pixels)", image_size, 8)
+    _check_choice("fit", fit, FITS)
+    if colour is not None:
+        _check_choice("colour", colour, COLOURS)
+    split_folders = [s for s in SPLITS if (folder / s).is_dir()]
+    if split_folders and not {"train", "test"} <= set(split_folders):
+        raise ValueError(f"{folder} has the split folder(s) {split_folders}: a split layout needs train/ and test/ "
+                         "(val/ is optional); without them, put the class folders directly in it.")
+    layout = {s: _class_folders(folder / s) for s in split_folders} if split_folders else {
+        "train": _class_folders(folder)}
+    class_names = tuple(layout["train"])
+    for split, classes in layout.items():
+        if tuple(classes) != class_names:
+            raise ValueError(f"the class folders of {folder / split} ({', '.join(classes)}) differ from those of "
+                             f"{folder / 'train'} ({', '.join(class_names)}); every split needs the same classes.")
+
+    unreadable, sizes, pixels, labels, files = [], {}, {}, {}, {}
+    for split, classes in layout.items():
+        all_files = [f for files_of_class in classes.values() for f in files_of_class]
+        all_labels = [c for c, files_of_class in enumerate(classes.values()) for _ in files_of_class]
+        images, kept = _read_images(all_files, image_size, None, fit, unreadable, sizes)
+        pixels[split], labels[split] = images, np.array(all_labels, np.int64)[kept]
+        files[split] = [str(all_files[i]) for i in kept]
+        missing = [class_names[c] for c in range(len(class_names)) if not np.any(labels[split] == c)]
+        if missing:
+            raise ValueError(f"no readable image in the class folder(s) {', '.join(missing)} of "
+                             f"{folder / split if split_folders else folder}; unreadable: {unreadable}.")
+    if colour is None:
+        colour = "rgb" if any(p.ndim == 3 for images in pixels.values() for p in images) else "grey"
+    shape = (0, image_size, image_size) + ((3,) if colour == "rgb" else ())
+    arrays = {split: np.stack([fit_to_square(_to_colour(p, colour), image_size, fit) for p in pixels[split]])
+              for split in pixels}
+    arrays.setdefault("val", np.zeros(shape, np.uint8))
+    arrays.setdefault("test", np.zeros(shape, np.uint8))
+    for split in ("val", "test"):
+        labels.setdefault(split, np.zeros(0, np.int64))
+        files.setdefault(split, [])
+    if unreadable:
+        warnings.warn(f"{len(unreadable)} file(s) could not be read and were skipped: " + "; ".join(unreadable),
+                      stacklevel=2)
+    counts = " / ".join(f"{len(labels[s]):,} {s}" for s in SPLITS if len(labels[s])) + " images"
+    size_text = ", ".join(f"{h}x{w} ({n})" for (h, w), n in sorted(sizes.items(), key=lambda kv: -kv[1])[:3])
+    source = f"{folder} ({'split folders' if split_folders else 'class folders'}; sizes found: {size_text}" + (
+        f", and {len(sizes) - 3} more" if len(sizes) > 3 else "") + f"; {len(unreadable)} unreadable skipped)"
+    dataset = FolderDataset(
+        name=name or folder.name, x_train=arrays["train"], y_train=labels["train"], x_test=arrays["test"],
+        y_test=labels["test"], class_names=class_names, source=source, x_val=arrays["val"], y_val=labels["val"],
+        files=files, sizes_found=dict(sizes), image_size=int(image_size), colour=colour, fit=fit,
+        has_splits=bool(split_folders),
+    )
+    print(f"{dataset.name}: {len(class_names)} classes ({', '.join(class_names)}), {counts}, {colour}, "
+          f"{image_size}x{image_size} ({fit}); source: {source}")
+    return dataset
+
+
+def split_dataset(dataset: FolderDataset, *, val_fraction: float = 0.15, test_fraction: float = 0.15,
+                  seed: int = 0) -> FolderDataset:
+    """Split a folder without split folders into stratified train / val / test splits (by image).
+
+    A data set that has a test split keeps it; a missing validation split is taken from the training
+    images. Split by patient instead when one patient has several images (see notebook 07).
+    """
+    if not isinstance(dataset, FolderDataset):
+        raise TypeError(f"dataset must be a FolderDataset (from load_image_folder), got {type(dataset).__name__}.")
+    for argument, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        check_number(argument, value, 0, 0.5, exclusive=True)
+    x, y, files = dataset.x_train, dataset.y_train, np.array(dataset.files["train"], dtype=object)
+    parts = {"test": (dataset.x_test, dataset.y_test, dataset.files["test"]),
+             "val": (dataset.x_val, dataset.y_val, dataset.files["val"])}
+    drawn = [split for split in ("test", "val") if not len(parts[split][1])]
+    if not drawn:
+        return dataset
+    for split, fraction in (("test", test_fraction), ("val", val_fraction)):
+        if split not in drawn:
+            continue
+        share = fraction / (1 - test_fraction) if split == "val" and not dataset.has_splits else fraction
+        try:
+            x, x_out, y, y_out, files, files_out = train_test_split(
+                x, y, files, test_size=share, stratify=y, shuffle=True, random_state=seed)
+        except ValueError as error:
+            raise ValueError(f"{dataset.name}: too few images per class for a stratified {split} split "
+                             f"({np.bincount(y).tolist()} per class): {error}") from error
+        parts[split] = (x_out, y_out, list(files_out))
+    return FolderDataset(
+        name=dataset.name, x_train=x, y_train=y, x_test=parts["test"][0], y_test=parts["test"][1],
+        class_names=dataset.class_names, source=dataset.source + f"; {' and '.join(drawn)} split drawn stratified, seed {seed}",
+        x_val=parts["val"][0], y_val=parts["val"][1],
+        files={"train": list(files), "val": list(parts["val"][2]), "test": list(parts["test"][2])},
+        sizes_found=dataset.sizes_found, image_size=dataset.image_size, colour=dataset.colour, fit=dataset.fit,
+        has_splits=dataset.has_splits,
+    )
+
+
+def export_image_folder(dataset: Dataset, path: str | Path) -> Path:
+    """Write ``dataset`` as PNG files in the split layout: ``path/<split>/<class name>/<index>.png``.
+
+    Splits: train, test, and val if the data set has one (e.g. a MedMNIST data set). ``<index>`` is
+    the image's position in its split, zero-padded, so files sort in the data set's order. Class names
+    must be usable as folder names (no ``/``); :func:`load_image_folder` sorts them, so a data set whose
+    class names are not in sorted order comes back with other label numbers.
+    """
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset must be a utils.data.Dataset, got {type(dataset).__name__}.")
+    bad = [n for n in dataset.class_names if not n or "/" in n or "\\" in n or n.startswith(".")]
+    if bad:
+        raise ValueError(f"the class names {bad} of {dataset.name} cannot be folder names.")
+    root = Path(path).expanduser()
+    for split in SPLITS:
+        images, labels = getattr(dataset, f"x_{split}", None), getattr(dataset, f"y_{split}", None)
+        if images is None or not len(images):
+            continue
+        for c in np.unique(labels):
+            (root / split / dataset.class_names[c]).mkdir(parents=True, exist_ok=True)
+        digits = len(str(len(images)))
+        for i, (image, label) in enumerate(zip(np.asarray(images, np.uint8), labels)):
+            Image.fromarray(image).save(root / split / dataset.class_names[label] / f"{i:0{digits}d}.png")
+    return root
+
+
+def demo_folder(name: str) -> Path:
+    """A MedMNIST data set (``"breastmnist"``, ``"retinamnist"``, ...) as an image folder in the course
+    cache, exported once from the official file: the default data of notebook 07."""
+    from utils.medmnist import load_medmnist
+
+    folder = cache_path("folders", name, "done").parent
+    if not (folder / "done").is_file():
+        export_image_folder(load_medmnist(name), folder)
+        (folder / "done").write_text("exported by utils.folders.demo_folder\n")
+    return folder
+
+
+# --- Saving a model with what prediction needs, and labelling new images ------------------------
+
+@dataclass(frozen=True)
+class SavedClassifier:
+    """A model and what prediction needs: its input rule and its class names."""
+
+    model: keras.Model
+    class_names: tuple[str, ...]
+    image_size: int
+    colour: str
+    fit: str
+
+
+def _info_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".json")
+
+
+def save_classifier(model: keras.Model, path: str | Path, dataset: FolderDataset) -> Path:
+    """Save ``model`` as ``path`` (``.keras``) and, beside it, a ``.json`` file with the class names and
+    the image rule (size, colour, fit) of ``dataset``: what :func:`load_classifier` needs.
+
+    The model must take what :func:`~utils.models.to_model_input` makes of the data set's images.
+    """
+    path = Path(path).expanduser()
+    if path.suffix != ".keras":
+        raise ValueError(f"path must end in .keras, got {str(path)!r}.")
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a Keras model, got {type(model).__name__}.")
+    expected = (dataset.image_size, dataset.image_size, 3 if dataset.colour == "rgb" else 1)
+    if tuple(model.input_shape[1:]) != expected or model.output_shape[-1] != len(dataset.class_names):
+        raise ValueError(f"model must take images {expected} and give {len(dataset.class_names)} probabilities "
+                         f"for {dataset.name}, got input {model.input_shape} and output {model.output_shape}.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = {"class_names": list(dataset.class_names), "image_size": dataset.image_size,
+            "colour": dataset.colour, "fit": dataset.fit}
+    with atomic_write(path) as temporary:
+        model.save(temporary)
+    with atomic_write(_info_path(path)) as temporary:
+        temporary.write_text(json.dumps(info, indent=2))
+    return path
+
+
+def load_classifier(path: str | Path) -> SavedClassifier:
+    """Load a model saved with :func:`save_classifier`, with its class names and image rule."""
+    path = Path(path).expanduser()
+    info_file = _info_path(path)
+    if not path.is_file() or not info_file.is_file():
+        raise FileNotFoundError(f"path must name a .keras file saved by save_classifier, with its .json beside it; "
+                                f"{path if not path.is_file() else info_file} does not exist.")
+    info = json.loads(info_file.read_text())
+    model = keras.models.load_model(path, compile=False)  # prediction needs no optimizer
+    return SavedClassifier(model, tuple(info["class_names"]), int(info["image_size"]), info["colour"], info["fit"])
+
+
+def predict_folder(model: str | Path | SavedClassifier, folder: str | Path, *,
+                   csv_path: str | Path | None = None, batch_size: int = 64):
+    """Label every image of ``folder`` (its sub-folders included) with a saved model and write a CSV.
+
+    Each image is read with the rules the model was trained with (size, colour, fit). Unreadable
+    files are skipped and listed in one warning.
+
+    Args:
+        model: the ``.keras`` path given to :func:`save_classifier`, or what :func:`load_classifier` returned.
+        folder: the images to label.
+        csv_path: where to write the CSV (default: ``predictions.csv`` in ``folder``).
+
+    Returns:
+        A pandas DataFrame, also written to ``csv_path``: ``file`` (relative to ``folder``),
+        ``predicted class``, and one column ``P(<class>)`` per class.
+    """
+    import pandas as pd
+
+    classifier = model if isinstance(model, SavedClassifier) else load_classifier(model)
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise ValueError(f"folder must be an existing folder, got {str(folder)!r}.")
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise ValueError(f"{folder} holds no images ({', '.join(IMAGE_EXTENSIONS)}).")
+    unreadable: list[str] = []
+    images, kept = _read_images(files, classifier.image_size, classifier.colour, classifier.fit, unreadable, {})
+    if unreadable:
+        warnings.warn(f"{len(unreadable)} file(s) could not be read and were skipped: " + "; ".join(unreadable),
+                      stacklevel=2)
+    if not images:
+        raise ValueError(f"no image of {folder} could be read.")
+    probabilities = classifier.model.predict(to_model_input(np.stack(images)), batch_size=batch_size, verbose=0)
+    table = pd.DataFrame({
+        "file": [str(files[i].relative_to(folder)) for i in kept],
+        "predicted class": [classifier.class_names[c] for c in probabilities.argmax(axis=1)],
+    } | {f"P({name})": probabilities[:, c] for c, name in enumerate(classifier.class_names)})
+    csv_path = Path(csv_path).expanduser() if csv_path is not None else folder / "predictions.csv"
+    table.to_csv(csv_path, index=False, quoting=csv.QUOTE_MINIMAL)
+    return table
+
+
+def image_folder(setting: str | Path) -> Path:
+    """The folder notebook 07 reads: ``setting`` itself, or, for the name of a MedMNIST data set
+    (``"breastmnist"``, ``"retinamnist"``), that data set exported by :func:`demo_folder`."""
+    from utils.medmnist import MEDMNIST_INFO
+
+    if str(setting).lower() in MEDMNIST_INFO:
+        return demo_folder(str(setting).lower())
+    folder = Path(setting).expanduser()
+    if not folder.is_dir():
+        raise ValueError(f"the image folder must be an existing folder or one of {tuple(MEDMNIST_INFO)}, "
+                         f"got {str(setting)!r}.")
+    return folder
