@@ -6,10 +6,14 @@ Outputs are cleared, except those of cells marked ``# NBVAL_CHECK_OUTPUT``, whic
 when the test command runs (so they must hold fast-mode, offline outputs). The setup cell is
 rewritten to the shared one, execution counts are reset and the kernel is set to ``python3``.
 The rendered course with all outputs is built by ``python tools/build_course.py``.
+
+A notebook a learner ran and saved in JupyterLab holds their outputs. The test command does not
+test that copy: :func:`stored_notebook` gives it the copy git stores instead (conftest.py).
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -41,6 +45,32 @@ def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
             cell.execution_count = None
     notebook.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
     return notebook
+
+
+def is_clean(notebook: nbformat.NotebookNode) -> bool:
+    """Whether ``notebook`` is stored the course's way: no outputs but those of checked cells."""
+    return all(not cell.outputs for cell in notebook.cells
+               if cell.cell_type == "code" and CHECK_MARKER not in cell.source)
+
+
+def stored_notebook(path: Path) -> nbformat.NotebookNode:
+    """The notebook at ``path`` as the course stores it, even after a learner saved outputs into it.
+
+    That is the file itself when it is clean (:func:`is_clean`; also a maintainer's edit, cleaned),
+    else the copy in git's index (``git show :<path>``). Raises ``RuntimeError`` with what to do
+    when the file holds outputs and git has no copy of it.
+    """
+    path = Path(path).resolve()
+    notebook = nbformat.read(path, as_version=4)
+    if is_clean(notebook):
+        return notebook
+    stored = subprocess.run(["git", "show", f":./{path.name}"], cwd=path.parent, capture_output=True, text=True)
+    if stored.returncode != 0:
+        raise RuntimeError(
+            f"{path.name} holds the outputs of a run, and git has no stored copy of it to test instead: "
+            f"test a fresh copy of the course, or clear them with `python tools/clean_notebooks.py {path}` "
+            f"(it keeps the outputs of the cells marked {CHECK_MARKER}, which must come from a fast-mode run).")
+    return nbformat.reads(stored.stdout, as_version=4)
 
 
 def main(paths: list[str]) -> None:

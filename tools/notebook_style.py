@@ -19,12 +19,21 @@ def header_links(notebook_name: str) -> str:
 SETUP_CELL = f"""\
 # Setup: run this cell first. It makes the course's `utils` package importable.
 import os
+import subprocess
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: fetch the course and install what Colab lacks
-    if not os.path.isdir("/content/course"):
-        !git clone --depth 1 -q {REPOSITORY_URL} /content/course
-    %pip install -q -r /content/course/requirements-colab.txt
-    sys.path.insert(0, "/content/course")
+if "google.colab" in sys.modules:  # on Colab: fetch or update the course, then install what Colab lacks
+    COURSE = "/content/course"
+    fetch = (["git", "-C", COURSE, "pull", "--ff-only", "-q"] if os.path.isdir(COURSE)
+             else ["git", "clone", "--depth", "1", "-q", "{REPOSITORY_URL}", COURSE])
+    install = [sys.executable, "-m", "pip", "install", "-q", "-r", f"{{COURSE}}/requirements-colab.txt"]
+    for step in (fetch, install):
+        result = subprocess.run(step, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"Setup failed: {{' '.join(step)}}\\n{{result.stderr}}\\n"
+                               f"Check the connection, delete {{COURSE}} (!rm -rf {{COURSE}}) and run this cell again.")
+    sys.path.insert(0, COURSE)
 else:  # locally: the course folder is the parent of notebooks/
-    sys.path.insert(0, os.path.abspath(".."))"""
+    sys.path.insert(0, os.path.abspath(".."))
+
+import utils  # also starts TensorFlow, with its start-up logs muted"""

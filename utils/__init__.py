@@ -1,6 +1,41 @@
-"""The shared code of the course: settings, data, features, models, interpretability and plots."""
+"""The shared code of the course: settings, data, features, models, interpretability and plots.
+
+Importing the package starts TensorFlow quietly (see :func:`_start_tensorflow_quietly`), so the
+notebooks' setup cell imports it before anything else can import TensorFlow.
+"""
 
 import os
+import sys
 
-# TensorFlow's C++ start-up logs (CUDA probing, CPU instructions) mean nothing to a learner.
+# TensorFlow's C++ logs below the error level (CUDA probing, CPU instructions) mean nothing to a learner.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _start_tensorflow_quietly() -> None:
+    """Import TensorFlow and find its devices with the process' C-level stderr muted.
+
+    On start-up TensorFlow's C++ code writes lines that ``TF_CPP_MIN_LOG_LEVEL`` does not reach
+    ("All log messages before absl::InitializeLog() ...", "Could not find cuda drivers", "failed
+    call to cuInit ... (303)" on a machine without a GPU); in a notebook they print in red. They are
+    written before absl's logging is set up, so the only way to hide them is to point file
+    descriptor 2 at nothing while TensorFlow starts. Python warnings, and everything TensorFlow
+    writes later, stay visible. Does nothing if TensorFlow is already imported or not installed.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved_stderr = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # probes CUDA: the "cuInit" line
+        except ImportError:
+            pass
+        finally:
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stderr)
+
+
+_start_tensorflow_quietly()

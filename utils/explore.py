@@ -6,6 +6,7 @@ each step in a line or two. Every random step takes a ``seed``, so a figure is t
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -111,7 +112,8 @@ def reconstruct_from_pca(pca: Any, coordinates: Any) -> np.ndarray:
 
 
 def tsne_embedding(
-    x: Any, *, perplexity: float = 30.0, max_iter: int = 500, seed: int = 0, n_threads: int | None = 1
+    x: Any, *, perplexity: float = 30.0, max_iter: int = 500, seed: int = 0, n_threads: int | None = 1,
+    verbose: bool = True,
 ) -> np.ndarray:
     """Embed the rows of ``x`` in 2-D with t-SNE (scikit-learn, Barnes-Hut, PCA initialisation).
 
@@ -124,6 +126,7 @@ def tsne_embedding(
         n_threads: OpenMP threads for the gradient steps. One thread is the safe default: on a
             small or busy machine, threads that wait for each other at every step make t-SNE
             several times slower. ``None`` uses all cores (faster on an idle multi-core machine).
+        verbose: print scikit-learn's progress (the error every 50 iterations).
 
     Returns:
         The embedding, shape (n_samples, 2).
@@ -134,13 +137,14 @@ def tsne_embedding(
     check_number("perplexity (less than the number of samples)", perplexity, 0, len(x), exclusive=True)
     check_int("max_iter", max_iter, 250)
     tsne = TSNE(n_components=2, perplexity=perplexity, max_iter=max_iter, init="pca",
-                learning_rate="auto", random_state=seed)
+                learning_rate="auto", random_state=seed, verbose=2 if verbose else 0)
     with threadpool_limits(limits=n_threads, user_api="openmp"):
         return tsne.fit_transform(x)
 
 
 def umap_embedding(
-    x: Any, *, n_neighbors: int = 15, min_dist: float = 0.1, n_epochs: int = 200, seed: int = 0
+    x: Any, *, n_neighbors: int = 15, min_dist: float = 0.1, n_epochs: int = 200, seed: int = 0,
+    verbose: bool = True,
 ) -> tuple[Any, np.ndarray]:
     """Embed the rows of ``x`` in 2-D with UMAP and return the fitted model with the embedding.
 
@@ -158,14 +162,20 @@ def umap_embedding(
         min_dist: how tightly points may be packed in the embedding.
         n_epochs: optimisation epochs.
         seed: the random seed.
+        verbose: print a line when each step starts and when UMAP is done, with its time.
 
     Returns:
         ``(reducer, embedding)``: the fitted ``umap.UMAP`` and an array of shape (n_samples, 2).
     """
     x = _as_2d_float(x, "x")
     check_int("n_neighbors (fewer than the samples)", n_neighbors, 2, len(x) - 1)
+    start = time.perf_counter()
+    say = print if verbose else (lambda *args, **kwargs: None)
+    say(f"UMAP of {len(x):,} points: finding each point's {n_neighbors} nearest neighbours...", flush=True)
     # Each point's neighbours, itself first at distance 0, as UMAP expects them.
     distances, indices = NearestNeighbors(n_neighbors=n_neighbors).fit(x).kneighbors(x)
+    say(f"UMAP: building the neighbour graph and laying it out in {n_epochs} epochs "
+        "(the first call in a session also compiles UMAP's code: up to a minute)...", flush=True)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, imported by umap
         warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")  # no transform(): fine here
@@ -174,6 +184,7 @@ def umap_embedding(
         reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, n_epochs=n_epochs,
                             random_state=seed, n_jobs=1, precomputed_knn=(indices, distances))
         embedding = reducer.fit_transform(x)
+    say(f"UMAP: done in {time.perf_counter() - start:.0f} s.")
     return reducer, embedding
 
 

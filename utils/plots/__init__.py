@@ -10,7 +10,8 @@ grouped by kind of figure:
   comparisons of models and methods, deletion and insertion curves;
 - ``interpret``: the measures of explanations: the cascading randomisation check, means with intervals;
 - ``embeddings``: 2-D maps of data, principal components and the variance they keep, clusters
-  against classes, images generated at a grid of points.
+  against classes, images generated at a grid of points;
+- ``style``: the course's figure sizes, which fit JupyterLab's output width so text stays legible.
 """
 
 from utils.plots.embeddings import (
@@ -44,3 +45,4 @@ from utils.plots.metrics import (
     plot_model_comparison,
     plot_roc,
 )
+from utils.plots.style import MAX_WIDTH, displayed_text_px, fit_width

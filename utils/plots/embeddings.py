@@ -11,6 +11,7 @@ import numpy as np
 from utils.explore import n_components_for_variance
 from utils.images import check_class_names, check_labels
 from utils.plots.images import show_images
+from utils.plots.style import fit_width
 
 
 def plot_embedding(
@@ -38,7 +39,7 @@ def plot_embedding(
     if len(class_names) > 20:
         raise ValueError(f"class_names must name at most 20 classes, got {len(class_names)}.")
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 5.5))
+        _, ax = plt.subplots(figsize=fit_width((6.5, 5.5)))
     colours = plt.colormaps["tab10" if len(class_names) <= 10 else "tab20"].colors
     size = point_size if point_size is not None else float(np.clip(4000 / len(embedding), 1, 12))
     for c, name in enumerate(class_names):
@@ -71,7 +72,7 @@ def plot_embeddings(
     if not embeddings or not len(labels) or any(np.shape(e) != (len(labels), 2) for e in embeddings.values()):
         raise ValueError(f"embeddings must map names to arrays of shape ({len(labels)}, 2), one row per label.")
     colors = plt.colormaps["tab10"]
-    fig, axes = plt.subplots(1, len(embeddings), figsize=(5 * len(embeddings) + 1.5, 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(embeddings), figsize=fit_width((5 * len(embeddings) + 1.5, 4.6)), squeeze=False)
     for ax, (name, points) in zip(axes[0], embeddings.items()):
         for c, class_name in enumerate(class_names):
             mask = labels == c
@@ -110,7 +111,7 @@ def plot_inverse_grid(
                          f"got shape {generated.shape}.")
     height, width = image_shape
     mosaic = generated.reshape(n, n, height, width).transpose(0, 2, 1, 3).reshape(n * height, n * width)
-    fig, (ax_map, ax_images) = plt.subplots(1, 2, figsize=(13, 5.8), gridspec_kw={"width_ratios": [1.25, 1]})
+    fig, (ax_map, ax_images) = plt.subplots(1, 2, figsize=fit_width((13, 5.8)), gridspec_kw={"width_ratios": [1.25, 1]})
     plot_embedding(embedding, labels, class_names, ax=ax_map, title="UMAP map and the grid (black dots)")
     ax_map.scatter(grid[:, 0], grid[:, 1], s=14, color="black", marker="o", zorder=3)
     ax_images.imshow(mosaic, cmap="gray")
@@ -169,7 +170,7 @@ def plot_cumulative_variance(explained_variance_ratio: np.ndarray, *, keep: floa
     n_keep = n_components_for_variance(ratio, threshold=keep)
     cumulative = np.cumsum(ratio)
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3))
+        _, ax = plt.subplots(figsize=fit_width((5, 3)))
     ax.plot(np.arange(1, len(ratio) + 1), cumulative)
     ax.axhline(keep, color="gray", linestyle="--")
     ax.axvline(n_keep, color="tab:red", linestyle=":", label=f"{n_keep} components keep {keep:.0%}")
@@ -203,7 +204,7 @@ def plot_contingency(
                          f"({len(row_names)}, {len(class_names)}), got {table.shape}.")
     counts = table.T  # classes down, clusters across: a wide table fits a notebook page
     if ax is None:
-        _, ax = plt.subplots(figsize=(min(18.0, 2.5 + 0.42 * counts.shape[1]), 1.2 + 0.42 * counts.shape[0]))
+        _, ax = plt.subplots(figsize=fit_width((min(18.0, 2.5 + 0.42 * counts.shape[1]), 1.2 + 0.42 * counts.shape[0])))
     image = ax.imshow(counts, cmap="Blues", aspect="auto")
     if counts.size <= 1200:
         for (i, j), count in np.ndenumerate(counts):

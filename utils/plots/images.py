@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from utils.images import check_class_names, check_labels
+from utils.plots.style import fit_width
 
 
 # --- Grids of images -----------------------------------------------------------------------------
@@ -43,7 +44,7 @@ def show_images(
         raise ValueError(f"titles must have one entry per image ({len(images)}), got {len(titles)}.")
     ncols = min(ncols, len(images))
     nrows = int(np.ceil(len(images) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=fit_width((size * ncols, size * nrows * 1.15)), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(images):
@@ -105,7 +106,8 @@ def show_predictions(
     if probabilities.ndim != 2 or probabilities.shape[1] != len(class_names):
         raise ValueError(f"probabilities must have shape (N, {len(class_names)}), got {probabilities.shape}.")
     n = len(images)
-    fig, axes = plt.subplots(2, n, figsize=(1.9 * n, 4.4), squeeze=False, gridspec_kw={"height_ratios": [1, 1.2]})
+    fig, axes = plt.subplots(2, n, figsize=fit_width((1.9 * n, 4.4)), squeeze=False,
+                             gridspec_kw={"height_ratios": [1, 1.2]})
     positions = np.arange(len(class_names))
     for i in range(n):
         image = images[i][..., 0] if images[i].ndim == 3 and images[i].shape[-1] == 1 else images[i]
@@ -160,7 +162,7 @@ def plot_pixel_statistics(
         raise ValueError("plot_pixel_statistics compares two classes: labels 0 and 1, two class names.")
     means = [images[labels == c].mean(axis=0) for c in (0, 1)]
     brightness = images.mean(axis=-1) if colour else images
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.2), gridspec_kw={"width_ratios": [1, 1, 1, 1.5]})
+    fig, axes = plt.subplots(1, 4, figsize=fit_width((13, 3.2)), gridspec_kw={"width_ratios": [1, 1, 1, 1.5]})
     for ax, mean, name in zip(axes, means, class_names):
         ax.set_title(f"mean image: {name}")
         if colour:
@@ -222,7 +224,7 @@ def plot_heatmap_grid(
     if row_titles is not None and len(row_titles) != len(images):
         raise ValueError(f"row_titles must have one entry per image ({len(images)}), got {len(row_titles)}.")
     ncols = 1 + len(heatmaps)
-    fig, axes = plt.subplots(len(images), ncols, figsize=(size * ncols + 0.8, size * len(images)),
+    fig, axes = plt.subplots(len(images), ncols, figsize=fit_width((size * ncols + 0.8, size * len(images))),
                              squeeze=False, layout="constrained")
     shown = None
     for i, image in enumerate(images):
@@ -236,7 +238,7 @@ def plot_heatmap_grid(
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
-                ax.set_title(["image", *heatmaps][j])
+                ax.set_title(["image", *heatmaps][j], fontsize=9)  # many columns: keep titles apart
     if shown is not None:
         fig.colorbar(shown, ax=axes, fraction=0.02, label="importance (0-1)")
     if suptitle:
@@ -258,7 +260,7 @@ def show_kernels_and_responses(
     """
     if len(kernels) != len(responses) or not kernels:
         raise ValueError(f"responses must hold one image per kernel ({len(kernels)}), got {len(responses)}.")
-    fig, axes = plt.subplots(2, len(kernels), figsize=(2.2 * len(kernels), 4.8), squeeze=False,
+    fig, axes = plt.subplots(2, len(kernels), figsize=fit_width((2.2 * len(kernels), 4.8)), squeeze=False,
                              gridspec_kw={"height_ratios": [1, 1.3]})
     for column, ((name, kernel), response) in enumerate(zip(kernels.items(), responses)):
         kernel = np.asarray(kernel)
@@ -291,7 +293,7 @@ def show_filters(weights: np.ndarray, *, ncols: int = 8, title: str = "Learned f
     n = weights.shape[-1]
     nrows = int(np.ceil(n / ncols))
     limit = np.abs(weights).max()
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols + 1, 1.1 * nrows + 0.5), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=fit_width((1.1 * ncols + 1, 1.1 * nrows + 0.5)), squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < n:
@@ -316,7 +318,7 @@ def plot_region(image: np.ndarray, region, *, ax: plt.Axes | None = None, title:
     from matplotlib.patches import Ellipse
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(3, 3))
+        _, ax = plt.subplots(figsize=fit_width((3, 3)))
     ax.imshow(image, cmap="gray")
     ax.axis("off")
     if region is None:
@@ -343,7 +345,7 @@ def plot_hog_pictures(images: np.ndarray, pictures: Sequence[np.ndarray], titles
     if not len(images) == len(pictures) == len(titles) or len(images) == 0:
         raise ValueError(f"images, pictures and titles must have the same, non-zero length, got "
                          f"{len(images)}, {len(pictures)} and {len(titles)}.")
-    fig, axes = plt.subplots(2, len(images), figsize=(size * len(images), 2 * size + 0.6), squeeze=False)
+    fig, axes = plt.subplots(2, len(images), figsize=fit_width((size * len(images), 2 * size + 0.6)), squeeze=False)
     for column, (image, picture, title) in enumerate(zip(images, pictures, titles)):
         axes[0, column].imshow(image, cmap="gray")
         axes[0, column].set_title(title, fontsize=9)
@@ -361,7 +363,7 @@ def plot_lbp_codes(image: np.ndarray, codes: np.ndarray, n_points: int, *, title
 
     n_codes = n_points + 2
     colours = matplotlib.colormaps["tab10" if n_codes <= 10 else "tab20"].resampled(n_codes)
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3.2), gridspec_kw={"width_ratios": [1, 1.25, 1.6]})
+    fig, axes = plt.subplots(1, 3, figsize=fit_width((10, 3.2)), gridspec_kw={"width_ratios": [1, 1.25, 1.6]})
     axes[0].imshow(image, cmap="gray")
     axes[0].set_title("image")
     shown = axes[1].imshow(codes, cmap=colours, vmin=-0.5, vmax=n_codes - 0.5)

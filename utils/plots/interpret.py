@@ -9,6 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from utils.plots.style import fit_width
+
 
 def plot_cascade(
     image: np.ndarray,
@@ -36,7 +38,8 @@ def plot_cascade(
         if np.ndim(stack) != 3 or len(stack) != 1 + len(stage_names):
             raise ValueError(f"maps[{name!r}] must have shape (1 + {len(stage_names)} stages, H, W), got {np.shape(stack)}.")
     ncols = 2 + len(stage_names)
-    fig, axes = plt.subplots(len(maps), ncols, figsize=(size * ncols + 1.6, size * len(maps)), squeeze=False,
+    fig, axes = plt.subplots(len(maps), ncols, figsize=fit_width((size * ncols + 1.6, size * len(maps))),
+                             squeeze=False,
                              layout="constrained")
     shown = None
     for row, (name, stack) in enumerate(maps.items()):
@@ -74,7 +77,7 @@ def plot_cascade_similarity(
         titles: measure -> panel title; labels: method -> legend label.
     """
     methods = list(dict.fromkeys(summary.index.get_level_values(0)))
-    fig, axes = plt.subplots(1, len(measures), figsize=(size * len(measures) + 1.8, size), sharey=True,
+    fig, axes = plt.subplots(1, len(measures), figsize=fit_width((size * len(measures) + 1.8, size)), sharey=True,
                              squeeze=False, layout="constrained")
     colours = plt.colormaps["tab10"](np.linspace(0, 1, 10))
     x = np.arange(len(stage_names))
@@ -113,8 +116,8 @@ def plot_method_intervals(
     if not summaries:
         raise ValueError("summaries must hold at least one group.")
     methods = list(next(iter(summaries.values())).index)
-    fig, axes = plt.subplots(1, len(measures), figsize=(size * len(measures) + 1.5, 0.35 * len(methods) + 1.2),
-                             sharey=True, squeeze=False, layout="constrained")
+    figsize = fit_width((size * len(measures) + 1.5, 0.35 * len(methods) + 1.2))
+    fig, axes = plt.subplots(1, len(measures), figsize=figsize, sharey=True, squeeze=False, layout="constrained")
     y = np.arange(len(methods))
     offsets = np.linspace(-0.15, 0.15, len(summaries)) if len(summaries) > 1 else [0.0]
     for ax, (measure, title) in zip(axes[0], measures.items()):

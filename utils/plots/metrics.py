@@ -14,6 +14,7 @@ import numpy as np
 
 from utils.evaluation import Estimate, RocBand
 from utils.images import check_class_names, check_labels
+from utils.plots.style import fit_width
 
 
 def plot_learning_curves(history: dict[str, Sequence[float]], *, title: str = "Learning curves") -> plt.Figure:
@@ -26,7 +27,7 @@ def plot_learning_curves(history: dict[str, Sequence[float]], *, title: str = "L
     epochs = np.arange(1, len(history["loss"]) + 1)
     best = int(np.argmin(history["val_loss"])) + 1
     metrics = [m for m in ("loss", "accuracy") if m in history]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.3), squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=fit_width((5 * len(metrics), 3.3)), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         ax.plot(epochs, history[metric], "o-", label="training")
         if f"val_{metric}" in history:
@@ -54,7 +55,7 @@ def plot_cv_scores(table, parameter: str, *, group: str | None = None, ax: plt.A
         if column is not None and column not in table:
             raise ValueError(f"{name} must be one of the table's columns {list(table.columns)}, got {column!r}.")
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.2))
+        _, ax = plt.subplots(figsize=fit_width((5, 3.2)))
     groups = [(None, table)] if group is None else list(table.groupby(group, sort=True))
     for value, rows in groups:
         ax.errorbar(rows[parameter].astype(float), rows["validation accuracy"], yerr=rows["std"], marker="o",
@@ -92,7 +93,7 @@ def plot_confusion_matrix(
     if len(y_true) == 0:
         raise ValueError("y_true and y_pred must hold at least one prediction, got none.")
     if ax is None:
-        _, ax = plt.subplots(figsize=(0.55 * len(class_names) + 2.5, 0.55 * len(class_names) + 2))
+        _, ax = plt.subplots(figsize=fit_width((0.55 * len(class_names) + 2.5, 0.55 * len(class_names) + 2)))
     ConfusionMatrixDisplay.from_predictions(
         y_true, y_pred, labels=np.arange(len(class_names)), display_labels=list(class_names),
         normalize="true", values_format=".2f", cmap="Blues", colorbar=True, ax=ax,
@@ -134,7 +135,7 @@ def plot_roc(
     if unknown:
         raise ValueError(f"operating_points must name models in bands; unknown: {unknown}.")
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.2, 5))
+        _, ax = plt.subplots(figsize=fit_width((5.2, 5)))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"] * 3
     for (name, (fpr, tpr, low, high)), color in zip(bands.items(), colors):
         ax.plot(fpr, tpr, color=color, label=f"{name}: AUC {auc_estimates[name]}")
@@ -157,7 +158,7 @@ def plot_model_comparison(table, *, title: str = "Test accuracy and time of each
     Args:
         table: the table ``utils.classical.comparison_table`` returns (one row per model).
     """
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.55 * len(table) + 1.6), sharey=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=fit_width((12, 0.55 * len(table) + 1.6)), sharey=True)
     names = list(table.index)
     positions = np.arange(len(names))
     left.barh(positions, table["test accuracy"], color="tab:blue")
@@ -199,7 +200,7 @@ def plot_accuracy_vs_labels(
     if not accuracies:
         raise ValueError("accuracies must name at least one method.")
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
+        _, ax = plt.subplots(figsize=fit_width((6, 4)))
     colours = plt.colormaps["tab10"].colors
     for i, (name, values) in enumerate(accuracies.items()):
         values = np.atleast_2d(np.asarray(values, dtype=float))
@@ -228,7 +229,7 @@ def plot_deletion_insertion(curves: dict, *, title: str | None = None, size: flo
     """
     if not curves:
         raise ValueError("curves must name at least one method.")
-    fig, axes = plt.subplots(1, 2, figsize=(2 * size + 2.5, size), sharey=True, layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=fit_width((2 * size + 2.5, size)), sharey=True, layout="constrained")
     for name, curve in curves.items():
         axes[0].plot(curve.fractions, curve.deletion, label=f"{name} ({curve.deletion_auc:.2f})")
         axes[1].plot(curve.fractions, curve.insertion, label=f"{name} ({curve.insertion_auc:.2f})")
