@@ -139,13 +139,14 @@ def _run_all_cells(page) -> None:
 
 
 PROMPTS = "(prompts) => prompts.map(p => p.textContent.trim())"  # textContent: also of cells off screen
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook on screen, not another tab
 
 
 def _wait_until_done(page) -> None:
     """Wait until the kernel is idle and no cell is running or queued: all ran, or a cell failed."""
     page.wait_for_function(
         f"""() => {{
-            const prompts = ({PROMPTS})([...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]);
+            const prompts = ({PROMPTS})([...document.querySelectorAll('{NOTEBOOK} .jp-CodeCell .jp-InputArea-prompt')]);
             const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
             return /^\\[\\d+\\]:$/.test(prompts[0]) && !prompts.includes('[*]:')
                 && indicator && indicator.dataset.status === 'idle';
@@ -174,15 +175,16 @@ def test_notebook_runs_in_jupyterlab(path, browser, jupyterlab, capsys):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     started = time.monotonic()
     try:
-        _open(page, f"{url}/lab/tree/{path.name}?token={token}")
+        # A workspace of its own: JupyterLab would otherwise reopen the notebooks of earlier tests.
+        _open(page, f"{url}/lab/workspaces/{path.stem}/tree/{path.name}?token={token}")
         _run_all_cells(page)
         _wait_until_done(page)
         minutes = (time.monotonic() - started) / 60
-        prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").evaluate_all(PROMPTS)
+        prompts = page.locator(f"{NOTEBOOK} .jp-CodeCell .jp-InputArea-prompt").evaluate_all(PROMPTS)
         executed = sum(bool(re.fullmatch(r"\[\d+\]:", prompt)) for prompt in prompts)
-        images = page.locator(".jp-OutputArea-output img:visible")
+        images = page.locator(f"{NOTEBOOK} .jp-OutputArea-output img:visible")
         widths = images.evaluate_all("(imgs) => imgs.map(i => [i.naturalWidth, i.clientWidth])")
-        hidden = page.locator(".jp-OutputArea-output img:not(:visible)").evaluate_all(
+        hidden = page.locator(f"{NOTEBOOK} .jp-OutputArea-output img:not(:visible)").evaluate_all(
             "(imgs) => imgs.map(i => i.closest('.jp-Cell').querySelector('.jp-InputArea-prompt').textContent)")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for index in range(images.count()):
