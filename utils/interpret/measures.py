@@ -25,12 +25,12 @@ import pandas as pd
 from scipy import ndimage, stats
 from skimage.metrics import structural_similarity
 
+from utils.images import check_int
 from utils.interpret.methods import ATTRIBUTION_METHODS, RANDOM_METHODS, AttributionMethod
 from utils.interpret.plumbing import (
     DEFAULT_BATCH_SIZE,
     _check_class,
     _check_image,
-    _check_int,
     _check_model,
     _class_scores,
     predict_scores,
@@ -112,7 +112,7 @@ def deletion_insertion(
     class_index = _check_class(model, class_index)
     heatmap = _check_heatmap(heatmap, image.shape[:2])
     n_pixels = heatmap.size
-    n_steps = _check_int("n_steps", n_steps, 1, n_pixels)
+    n_steps = check_int("n_steps", n_steps, 1, n_pixels)
     counts = np.linspace(0, n_pixels, n_steps + 1).round().astype(int)
     rank = np.empty(n_pixels, dtype=int)
     rank[pixel_order(heatmap)] = np.arange(n_pixels)
@@ -188,7 +188,7 @@ def randomized_copy(model: keras.Model, *, seed: int = 0, n_layers: int | None =
     """
     _check_model(model)
     layers = _weighted_layers(model)
-    n_layers = len(layers) if n_layers is None else _check_int("n_layers", n_layers, 1, len(layers))
+    n_layers = len(layers) if n_layers is None else check_int("n_layers", n_layers, 1, len(layers))
     copy = _copy(model)
     rng = np.random.default_rng(seed)
     for layer in layers[:n_layers]:
@@ -289,7 +289,7 @@ def timed(function: Callable[[], Any], *, repeats: int = 1, warm_up: bool = True
 
     ``warm_up`` first makes one call that is not timed (a method's first call on a model compiles it).
     """
-    repeats = _check_int("repeats", repeats)
+    repeats = check_int("repeats", repeats)
     if warm_up:
         function()
     times = []

@@ -20,13 +20,13 @@ import numpy as np
 import tensorflow as tf
 from skimage import segmentation, transform
 
+from utils.images import check_int
 from utils.interpret.plumbing import (
     DEFAULT_BATCH_SIZE,
     _ascent,
     _baseline_image,
     _check_class,
     _check_image,
-    _check_int,
     _check_model,
     _check_positive,
     _check_target,
@@ -96,11 +96,11 @@ def smoothgrad(
     """
     image = _check_image(_check_model(model), image)
     class_index = _check_class(model, class_index)
-    n_samples = _check_int("n_samples", n_samples)
+    n_samples = check_int("n_samples", n_samples)
     noise_level = _check_positive("noise_level", noise_level, allow_zero=True)
     sigma = noise_level * float(image.max() - image.min())
     noise = np.random.default_rng(seed).normal(0.0, sigma, (n_samples, *image.shape)).astype(np.float32)
-    gradients = _input_gradients(model, image[None] + noise, class_index, _check_int("batch_size", batch_size))
+    gradients = _input_gradients(model, image[None] + noise, class_index, check_int("batch_size", batch_size))
     return to_heatmap(np.abs(gradients.mean(axis=0)).max(axis=-1))
 
 
@@ -122,11 +122,11 @@ def integrated_gradients_attributions(
     """
     image = _check_image(_check_model(model), image)
     class_index = _check_class(model, class_index)
-    steps = _check_int("steps", steps)
+    steps = check_int("steps", steps)
     start = _baseline_image(baseline, image)
     alphas = np.linspace(0.0, 1.0, steps + 1, dtype=np.float32)[:, None, None, None]
     path = start[None] + alphas * (image - start)[None]
-    gradients = _input_gradients(model, path, class_index, _check_int("batch_size", batch_size))
+    gradients = _input_gradients(model, path, class_index, check_int("batch_size", batch_size))
     mean_gradient = (gradients[:-1] + gradients[1:]).sum(axis=0) / (2 * steps)
     return (image - start) * mean_gradient
 
@@ -167,8 +167,8 @@ def occlusion(
     image = _check_image(_check_model(model), image)
     class_index = _check_class(model, class_index)
     height, width = image.shape[:2]
-    patch_size = _check_int("patch_size", patch_size, 1, min(height, width))
-    stride = _check_int("stride", stride)
+    patch_size = check_int("patch_size", patch_size, 1, min(height, width))
+    stride = check_int("stride", stride)
     _check_target(target)
     rows = _patch_starts(height, patch_size, stride)
     cols = _patch_starts(width, patch_size, stride)
@@ -289,7 +289,7 @@ def superpixels(
         image = image[..., None]
     if image.ndim != 3:
         raise ValueError(f"image must have shape (H, W) or (H, W, C), got {image.shape}.")
-    n_segments = _check_int("n_segments", n_segments)
+    n_segments = check_int("n_segments", n_segments)
     scaled = (image - image.min()) / max(float(image.max() - image.min()), 1e-12)
     if method == "slic":
         labels = segmentation.slic(
@@ -302,7 +302,7 @@ def superpixels(
         labels = segmentation.quickshift(rgb.astype(np.float64), kernel_size=1, max_dist=3, ratio=0.5,
                                          convert2lab=False, rng=0)
     elif method == "grid":
-        grid_size = _check_int("grid_size", grid_size)
+        grid_size = check_int("grid_size", grid_size)
         rows, cols = np.indices(image.shape[:2]) // grid_size
         labels = rows * int(np.ceil(image.shape[1] / grid_size)) + cols
     else:
@@ -360,7 +360,7 @@ def lime_explanation(
     """
     image = _check_image(_check_model(model), image)
     class_index = _check_class(model, class_index)
-    n_samples = _check_int("n_samples", n_samples, 2)
+    n_samples = check_int("n_samples", n_samples, 2)
     _check_target(target)
     kernel_width = _check_positive("kernel_width", kernel_width)
     ridge_alpha = _check_positive("ridge_alpha", ridge_alpha, allow_zero=True)
@@ -445,9 +445,9 @@ def activation_maximization(
     """
     _check_model(model)
     class_index = _check_class(model, class_index)
-    steps = _check_int("steps", steps)
-    jitter = _check_int("jitter", jitter, 0)
-    blur_every = _check_int("blur_every", blur_every, 0)
+    steps = check_int("steps", steps)
+    jitter = check_int("jitter", jitter, 0)
+    blur_every = check_int("blur_every", blur_every, 0)
     learning_rate = _check_positive("learning_rate", learning_rate)
     l2 = _check_positive("l2", l2, allow_zero=True)
     shape = _input_shape(model)

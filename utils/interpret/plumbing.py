@@ -69,15 +69,7 @@ def _n_classes(model: keras.Model) -> int:
 
 
 def _check_class(model: keras.Model, class_index: Any) -> int:
-    n_classes = _n_classes(model)
-    if isinstance(class_index, bool) or not isinstance(class_index, (int, np.integer)):
-        raise TypeError(f"class_index must be an integer from 0 to {n_classes - 1}, got {class_index!r}.")
-    if not 0 <= class_index < n_classes:
-        raise ValueError(f"class_index must be from 0 to {n_classes - 1} (the model's classes), got {class_index}.")
-    return int(class_index)
-
-
-_check_int = check_int  # (name, value, minimum=1, maximum=None) -> int
+    return check_int("class_index (one of the model's classes)", class_index, 0, _n_classes(model) - 1)
 
 
 def _check_positive(name: str, value: Any, allow_zero: bool = False) -> float:
@@ -328,7 +320,7 @@ def predict_scores(
     """The model's pre-softmax scores (``target="logit"``) or probabilities for a batch (N, H, W, C)."""
     _check_model(model)
     _check_target(target)
-    batch_size = _check_int("batch_size", batch_size)
+    batch_size = check_int("batch_size", batch_size)
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4:
         raise ValueError(f"images must have shape (N, H, W, C), got {images.shape}.")
