@@ -18,3 +18,15 @@ def test_importing_utils_starts_tensorflow_quietly_and_keeps_warnings_visible():
     assert result.stdout.strip() == "2.0"
     assert not START_UP_NOISE.search(result.stderr), result.stderr
     assert "a real warning" in result.stderr
+
+
+def test_tensorflow_retracing_hints_are_muted_and_its_other_warnings_are_not():
+    program = ("import utils, keras, numpy as np, tensorflow as tf\n"
+               "for n in range(8):\n"
+               "    keras.Sequential([keras.Input((4,)), keras.layers.Dense(n + 1)]).predict(np.zeros((3, 4)), verbose=0)\n"
+               "tf.get_logger().warning('another TensorFlow warning')\n")
+    result = subprocess.run([sys.executable, "-c", program], cwd=COURSE_ROOT, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "retracing" not in result.stderr
+    assert "another TensorFlow warning" in result.stderr
