@@ -26,6 +26,11 @@ Decision rule, fixed before the first run (commit of this file):
 - single networks stop being separate candidates if the ensemble's mean fold score beats the
   single networks' mean on both data sets (fewer candidates, less winner's curse).
 The score is the notebook's selection rule: ROC AUC for two classes, accuracy above two.
+
+Disclosure: this study was made after the test split had been used once: the previous recipe (the
+best single network on validation could win) scored a BreastMNIST test ROC AUC just below the 0.90
+the issue asked for. The study itself reads no test image, and the notebook's next full run uses
+the test split once more, for whatever recipe the rule above picks.
 """
 
 from __future__ import annotations
@@ -34,7 +39,6 @@ import argparse
 import functools
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("COURSE_OFFLINE", "1")
@@ -97,7 +101,6 @@ def fold_scores(y: np.ndarray, folds: np.ndarray, p: np.ndarray, metric: str) ->
 
 def study(name: str) -> tuple[str, dict[str, np.ndarray]]:
     """The Markdown table of one data set, and the fold scores of each variant."""
-    start = time.perf_counter()
     y, folds, probabilities = held_out_probabilities(name)
     metric = "ROC AUC" if y.max() == 1 else "accuracy"
     variants = {}
@@ -108,9 +111,7 @@ def study(name: str) -> tuple[str, dict[str, np.ndarray]]:
         for size in (3, 5):
             ensemble = np.mean([view[seed] for seed in SEEDS[:size]], axis=0)
             variants[f"ensemble of {size} seeds{label}"] = fold_scores(y, folds, ensemble, metric)
-    minutes = (time.perf_counter() - start) / 60
-    lines = [f"## {name}: {metric}, {N_FOLDS}-fold cross-validation on {len(y):,} training + validation images "
-             f"({minutes:.0f} min)", "", "| variant | " + " | ".join(f"fold {k}" for k in range(N_FOLDS)) + " | mean |",
+    lines = [f"## {name}: {metric}, {N_FOLDS}-fold cross-validation on {len(y):,} training + validation images", "", "| variant | " + " | ".join(f"fold {k}" for k in range(N_FOLDS)) + " | mean |",
              "|---|" + "---|" * (N_FOLDS + 1)]
     lines += [f"| {variant} | " + " | ".join(f"{s:.3f}" for s in scores) + f" | **{scores.mean():.3f}** |"
               for variant, scores in variants.items()]
@@ -139,7 +140,8 @@ def main() -> None:
         table, results[name] = study(name)
         print(table, flush=True)
         tables.append(table)
-    text = "\n\n".join([f"# {__doc__.splitlines()[0]}", *tables, "## Decision (the rule in the script's docstring)",
+    about = __doc__.split("\n\n", 2)[2].strip()  # the docstring without its title and usage
+    text = "\n\n".join([f"# {__doc__.splitlines()[0]}", about, *tables, "## Decision (the rule in the script's docstring)",
                         decide(results)]) + "\n"
     print(text.split("## Decision")[1])
     if args.output:
