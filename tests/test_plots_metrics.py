@@ -71,3 +71,16 @@ def test_accuracy_vs_labels_plot_draws_one_line_per_method_and_checks_shapes():
         plots.plot_accuracy_vs_labels((10, 50), accuracies)
     with pytest.raises(ValueError, match="accuracies"):
         plots.plot_accuracy_vs_labels((10,), {})
+
+
+def test_plot_confusion_matrix_normalises_rows_and_keeps_a_long_title_inside_a_narrow_figure():
+    y_true, y_pred = np.array([0, 0, 0, 0, 1, 1]), np.array([0, 0, 0, 1, 1, 1])
+    title = "CNN ensemble of 3 seeds, with class weights: test split (rows: true class, normalised)"
+    figure = plots.plot_confusion_matrix(y_true, y_pred, ["malignant", "normal or benign"], title=title)
+    assert np.allclose(figure.axes[0].images[0].get_array(), [[0.75, 0.25], [0.0, 1.0]])
+    shown = figure._suptitle
+    assert shown.get_text().replace("\n", " ") == title and "\n" in shown.get_text()
+    figure.canvas.draw()
+    box = shown.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= figure.bbox.width, (box, figure.bbox)
+    plt.close(figure)

@@ -7,6 +7,7 @@ none of them resamples, fits or trains, so a figure shows the numbers of the tab
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -92,14 +93,19 @@ def plot_confusion_matrix(
     y_pred = check_labels(y_pred, len(class_names), name="y_pred", n_images=len(y_true))
     if len(y_true) == 0:
         raise ValueError("y_true and y_pred must hold at least one prediction, got none.")
-    if ax is None:
-        _, ax = plt.subplots(figsize=fit_width((0.55 * len(class_names) + 2.5, 0.55 * len(class_names) + 2)))
+    own_figure = ax is None
+    if own_figure:
+        side = max(0.55 * len(class_names), 2.2)  # inches for the matrix itself, readable with two classes
+        _, ax = plt.subplots(figsize=fit_width((side + 2.5, side + 2)))
     ConfusionMatrixDisplay.from_predictions(
         y_true, y_pred, labels=np.arange(len(class_names)), display_labels=list(class_names),
         normalize="true", values_format=".2f", cmap="Blues", colorbar=True, ax=ax,
         xticks_rotation=45 if max(len(n) for n in class_names) > 2 else "horizontal",
     )
-    ax.set_title(title)
+    if own_figure:  # a few classes make a narrow figure: the title is centred on it and wrapped to its width
+        ax.figure.suptitle(textwrap.fill(title, width=max(24, int(9 * ax.figure.get_figwidth()))))
+    else:
+        ax.set_title(title)
     ax.figure.tight_layout()
     return ax.figure
 
