@@ -83,10 +83,12 @@ def test_bad_options_are_refused_clearly():
         features.hog_features(blank(size=8), pixels_per_cell=8, cells_per_block=2)
     with pytest.raises(ValueError, match="pixels_per_cell"):
         features.hog_features(blank(), pixels_per_cell=0)
-    with pytest.raises(ValueError, match="n_jobs"):
-        features.lbp_features(blank(), n_jobs=0)
-    with pytest.raises(ValueError, match="threshold"):
-        features.shape_features(blank(), threshold=1.5)
+    for n_jobs in (0, -2, -1.0, 2.0, True):
+        with pytest.raises(ValueError, match="n_jobs"):
+            features.lbp_features(blank(), n_jobs=n_jobs)
+    for threshold in (1.5, 1, -0.1, "0.5", float("nan")):
+        with pytest.raises(ValueError, match="threshold"):
+            features.shape_features(blank(), threshold=threshold)
 
 
 def test_parallel_extraction_matches_serial():

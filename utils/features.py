@@ -45,8 +45,8 @@ def _grey_images(images: np.ndarray) -> np.ndarray:
 
 def _map_chunks(function, images: np.ndarray, n_jobs: int) -> np.ndarray:
     """Apply ``function(batch) -> (n, D) array`` to chunks of images, in parallel when n_jobs > 1."""
-    if n_jobs != -1:
-        check_int("n_jobs (a number of processes, or -1 for all cores)", n_jobs)
+    if check_int("n_jobs (a number of processes, or -1 for all cores)", n_jobs, -1) == 0:
+        raise ValueError("n_jobs must be a number of processes, or -1 for all cores, got 0.")
 
     def run(chunk: np.ndarray) -> np.ndarray:
         return np.asarray(function(chunk), dtype=np.float32)
@@ -377,6 +377,6 @@ def shape_features(images: np.ndarray, *, threshold: float = 0.3, n_jobs: int = 
         ``(N, 15)`` float32.
     """
     x = _grey_images(images)
-    if not 0 <= threshold < 1:
-        raise ValueError(f"threshold must be a fraction of full brightness in [0, 1), got {threshold!r}.")
+    if check_number("threshold (a fraction of full brightness in [0, 1))", threshold, 0, 1) == 1:
+        raise ValueError("threshold must be a fraction of full brightness in [0, 1), got 1.")
     return _map_chunks(lambda chunk: _shape_descriptors(chunk, threshold), x, n_jobs)
