@@ -360,7 +360,6 @@ def save_classifier(model: keras.Model, path: str | Path, dataset: FolderDataset
     if tuple(model.input_shape[1:]) != expected or model.output_shape[-1] != len(dataset.class_names):
         raise ValueError(f"model must take images {expected} and give {len(dataset.class_names)} probabilities "
                          f"for {dataset.name}, got input {model.input_shape} and output {model.output_shape}.")
-    path.parent.mkdir(parents=True, exist_ok=True)
     info = {"class_names": list(dataset.class_names), "image_size": dataset.image_size,
             "colour": dataset.colour, "fit": dataset.fit}
     with atomic_write(path) as temporary:

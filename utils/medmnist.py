@@ -237,7 +237,8 @@ def load_medmnist(name: str, size: int = 28) -> MedMNIST:
     ]
     found = [(path, where) for path, where in candidates if existing_file(path)]
     downloads = ("course cache", "medmnist package folder")  # what these hold was downloaded: it must be official
-    if found and found[0][1] in downloads and file_md5(found[0][0]) != info.md5[size]:
+    md5 = file_md5(found[0][0]) if found and found[0][1] in downloads else None
+    if md5 is not None and md5 != info.md5[size]:
         damaged = found[0][0]
         if not network_allowed():
             raise ChecksumError(
@@ -246,7 +247,7 @@ def load_medmnist(name: str, size: int = 28) -> MedMNIST:
                 "with the network allowed."
             )
         print(f"{damaged} is not the official file (MD5 differs: a download cut short?); downloading it again.")
-        found = []
+        found, md5 = [], None
     if found:
         path, where = found[0]
         origin = f"{path} ({where})"
@@ -259,10 +260,10 @@ def load_medmnist(name: str, size: int = 28) -> MedMNIST:
         )
     else:
         _download_verified(name, size, cache_file)
-        path = cache_file
+        path, md5 = cache_file, info.md5[size]  # the download was verified
         origin = f"{MEDMNIST_URL.format(file_name=file_name)} (downloaded into {cache_file})"
 
-    md5 = file_md5(path)
+    md5 = md5 or file_md5(path)  # each file is read for its MD5 once
     expected = info.md5[size]
     official = md5 == expected
     verdict = (
