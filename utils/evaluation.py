@@ -111,6 +111,11 @@ def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
     """
     y_true, y_score = _check_scores(y_true, y_score)
     _check_both_classes(y_true, "ROC AUC")
+    return _rank_auc(y_true, y_score)
+
+
+def _rank_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """:func:`roc_auc` of checked inputs with both classes: what the bootstrap repeats on each resample."""
     n_positive = int(y_true.sum())
     n_negative = len(y_true) - n_positive
     ranks = rankdata(y_score)
@@ -365,6 +370,9 @@ def _check_probabilities(y_true: np.ndarray, probabilities: np.ndarray) -> tuple
                          f"got {probabilities.shape} and {y_true.shape}.")
     if not np.issubdtype(y_true.dtype, np.integer) or y_true.min() < 0 or y_true.max() >= probabilities.shape[1]:
         raise ValueError(f"y_true must hold class indices 0..{probabilities.shape[1] - 1}, got {np.unique(y_true)}.")
+    if not np.all(np.isfinite(probabilities)) or probabilities.min() < 0 or probabilities.max() > 1:
+        raise ValueError("probabilities must be finite and in [0, 1] (a softmax output): logits need a softmax "
+                         "first, percentages a division by 100.")
     return y_true.astype(np.int64), probabilities
 
 
@@ -372,13 +380,19 @@ def macro_roc_auc(y_true: np.ndarray, probabilities: np.ndarray) -> float:
     """ROC AUC for any number of classes: with two, the AUC of class 1's probability; with more, the mean
     over classes of the one-vs-rest AUC (each class against all others), as scikit-learn's
     ``roc_auc_score(..., multi_class="ovr", average="macro")``. Classes absent from ``y_true`` are left out."""
-    y_true, probabilities = _check_probabilities(y_true, probabilities)
+    return _macro_auc(*_check_probabilities(y_true, probabilities))
+
+
+def _macro_auc(y_true: np.ndarray, probabilities: np.ndarray) -> float:
+    """:func:`macro_roc_auc` of checked inputs: what the bootstrap repeats on each resample."""
     if probabilities.shape[1] == 2:
-        return roc_auc((y_true == 1).astype(np.int64), probabilities[:, 1])
+        y_positive = (y_true == 1).astype(np.int64)
+        _check_both_classes(y_positive, "ROC AUC")
+        return _rank_auc(y_positive, probabilities[:, 1])
     present = [c for c in range(probabilities.shape[1]) if 0 < np.sum(y_true == c) < len(y_true)]
     if not present:
         raise ValueError("ROC AUC needs at least two classes in y_true.")
-    return float(np.mean([roc_auc((y_true == c).astype(np.int64), probabilities[:, c]) for c in present]))
+    return float(np.mean([_rank_auc((y_true == c).astype(np.int64), probabilities[:, c]) for c in present]))
 
 
 def overall_metrics(y_true: np.ndarray, probabilities: np.ndarray, *, n_bootstrap: int = 1000,
@@ -388,7 +402,7 @@ def overall_metrics(y_true: np.ndarray, probabilities: np.ndarray, *, n_bootstra
     y_true, probabilities = _check_probabilities(y_true, probabilities)
     options = {"n_bootstrap": n_bootstrap, "confidence": confidence, "seed": seed}
     return {"accuracy": _bootstrap(lambda t, p: _accuracy(t, p.argmax(axis=1)), y_true, probabilities, **options),
-            "ROC AUC": _bootstrap(macro_roc_auc, y_true, probabilities, **options)}
+            "ROC AUC": _bootstrap(_macro_auc, y_true, probabilities, **options)}
 
 
 def per_class_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_names: tuple[str, ...], *,
@@ -409,5 +423,5 @@ def per_class_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_names
         table[name] = {"sensitivity": bootstrap_ci(sensitivity, is_class, called, **options),
                        "specificity": bootstrap_ci(specificity, is_class, called, **options),
                        "precision": bootstrap_ci(_ppv, is_class, called, **options),
-                       "ROC AUC (one vs rest)": bootstrap_ci(roc_auc, is_class, probabilities[:, c], **options)}
+                       "ROC AUC (one vs rest)": _bootstrap(_rank_auc, is_class, probabilities[:, c], **options)}
     return table
