@@ -18,24 +18,12 @@ import keras
 import numpy as np
 import pytest
 
+from test_training import _tiny_data, _tiny_model  # the training tests' tiny classifier and its data
 from utils import data, evaluation, explore, features, interpret, medmnist, models, plots, training, transfer
 from utils.config import COURSE_ROOT, settings
 from utils.images import ArgumentTypeError, as_float_image, as_float_images, check_int
 
 GREY_255 = np.random.default_rng(0).integers(0, 256, (4, 28, 28)).astype(np.float32)  # floats, not divided
-TINY_CLASSES = 3
-
-
-def _tiny_model() -> keras.Model:
-    inputs = keras.Input(shape=(6, 6, 1))
-    x = keras.layers.Dense(TINY_CLASSES, name="logits")(keras.layers.Flatten()(inputs))
-    return keras.Model(inputs, keras.layers.Activation("softmax", name="probabilities")(x), name="tiny")
-
-
-def _tiny_data(n=30):
-    rng = np.random.default_rng(0)
-    return rng.random((n, 6, 6, 1)).astype("float32"), np.arange(n) % TINY_CLASSES
-
 
 # --- 1. One rule for images: floats must be in [0, 1], never silently divided ---------------------
 
@@ -273,7 +261,7 @@ def test_metrics_table_with_mismatched_metrics_is_named():
     ({"epochs": 2.5}, "epochs"),
 ], ids=["batch_size 0", "float labels", "labels 10-12", "too few labels", "NaN inputs", "float epochs"])
 def test_train_or_load_refuses_bad_arguments_before_training(course_env, change, error):
-    x, y = _tiny_data()
+    x, y = _tiny_data(30)
     arguments = {"x": x, "y": y, "epochs": 1, "batch_size": 8, **change}
     with pytest.raises(ValueError, match=error):
         training.train_or_load(_tiny_model, arguments.pop("x"), arguments.pop("y"), verbose=0, **arguments)
@@ -281,7 +269,7 @@ def test_train_or_load_refuses_bad_arguments_before_training(course_env, change,
 
 
 def test_train_or_load_takes_labels_of_shape_n_1(course_env):
-    x, y = _tiny_data()
+    x, y = _tiny_data(30)
     _, history = training.train_or_load(_tiny_model, x, y.reshape(-1, 1), epochs=1, batch_size=8, verbose=0)
     assert len(history["loss"]) == 1
 
@@ -310,12 +298,12 @@ def _weights_files():
 
 
 def test_a_damaged_weights_file_counts_as_absent(course_env, capsys):
-    x, y = _tiny_data()
+    x, y = _tiny_data(30)
     training.train_or_load(_tiny_model, x, y, epochs=1, batch_size=8, verbose=0)
     (weights,) = _weights_files()
     weights.write_bytes(weights.read_bytes()[:96])  # what a kill during save_weights left before
     capsys.readouterr()
-    model, _ = training.train_or_load(_tiny_model, x, y, epochs=1, batch_size=8, verbose=0)
+    training.train_or_load(_tiny_model, x, y, epochs=1, batch_size=8, verbose=0)
     out = capsys.readouterr().out
     assert "cannot be read" in out and "Training tiny" in out
     assert _weights_files() == [weights] and weights.stat().st_size > 96
@@ -324,7 +312,7 @@ def test_a_damaged_weights_file_counts_as_absent(course_env, capsys):
 
 
 def test_a_damaged_history_counts_as_absent(course_env, capsys):
-    x, y = _tiny_data()
+    x, y = _tiny_data(30)
     training.train_or_load(_tiny_model, x, y, epochs=1, batch_size=8, verbose=0)
     (history,) = (settings().cache_dir / "models").glob("*.history.json")
     history.write_text('{"loss": [0.5')
@@ -335,7 +323,7 @@ def test_a_damaged_history_counts_as_absent(course_env, capsys):
 
 
 def test_a_save_that_fails_leaves_no_file(course_env, monkeypatch):
-    x, y = _tiny_data()
+    x, y = _tiny_data(30)
 
     def failing_save(self, path, *args, **kwargs):
         Path(path).write_bytes(b"\x89HDF\r\n" + b"\0" * 90)
@@ -364,8 +352,9 @@ def test_damaged_cached_features_are_extracted_again(course_env, capsys):
 CHILD = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
-    import keras, numpy as np
-    sys.path.insert(0, {root!r})
+    import keras
+    sys.path[:0] = [{root!r}, {tests!r}]
+    from test_training import _tiny_data, _tiny_model  # the parent's model and data: the same cache entry
     from utils import training
 
     mode = sys.argv[1]
@@ -376,22 +365,16 @@ CHILD = textwrap.dedent("""
             time.sleep(600)
         keras.Model.save_weights = save_weights
 
-    def build():
-        inputs = keras.Input(shape=(6, 6, 1))
-        x = keras.layers.Dense(3, name="logits")(keras.layers.Flatten()(inputs))
-        return keras.Model(inputs, keras.layers.Activation("softmax", name="probabilities")(x), name="tiny")
-
-    rng = np.random.default_rng(0)
-    x, y = rng.random((30, 6, 6, 1)).astype("float32"), np.arange(30) % 3
+    x, y = _tiny_data(30)
     print("READY", flush=True)
-    training.train_or_load(build, x, y, epochs=2, batch_size=8, verbose=0)
+    training.train_or_load(_tiny_model, x, y, epochs=2, batch_size=8, verbose=0)
     print("DONE", flush=True)
 """)
 
 
 def _child(tmp_path: Path, mode: str) -> subprocess.Popen:
     script = tmp_path / "child.py"
-    script.write_text(CHILD.format(root=str(COURSE_ROOT)))
+    script.write_text(CHILD.format(root=str(COURSE_ROOT), tests=str(Path(__file__).parent)))
     return subprocess.Popen([sys.executable, str(script), mode], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
 
@@ -417,7 +400,7 @@ def test_a_kill_in_the_middle_of_saving_weights_leaves_nothing_that_breaks_the_n
     assert len(list(models_dir.glob(".tmp-*"))) == 1  # the killed writer's own temporary file
 
     capsys.readouterr()
-    x, y = _tiny_data()
+    x, y = _tiny_data(30)
     training.train_or_load(_tiny_model, x, y, epochs=2, batch_size=8, verbose=0)  # a fresh run recovers
     assert "Training tiny" in capsys.readouterr().out
     assert len(_weights_files()) == 1
@@ -430,7 +413,7 @@ def test_two_processes_training_the_same_model_end_with_one_valid_entry(course_e
     child = _child(tmp_path, "normal")
     try:
         _wait_for(child, "READY")  # both train and save at about the same time
-        x, y = _tiny_data()
+        x, y = _tiny_data(30)
         training.train_or_load(_tiny_model, x, y, epochs=2, batch_size=8, verbose=0)
         out, _ = child.communicate(timeout=150)
     finally:
