@@ -149,9 +149,9 @@ def _class_folders(folder: Path) -> dict[str, list[Path]]:
     return classes
 
 
-def _read_images(files: list[Path], image_size: int, colour: str, fit: str,
-                 unreadable: list[str], sizes: dict) -> tuple[list[np.ndarray], list[int]]:
-    """The pixels of ``files`` at ``image_size``; unreadable files are added to ``unreadable``, not read."""
+def _read_images(files: list[Path], unreadable: list[str], sizes: dict) -> tuple[list[np.ndarray], list[int]]:
+    """The pixels of ``files`` as stored, and the indices of the files read; unreadable files are added to
+    ``unreadable``, and the (height, width) of the others counted in ``sizes``."""
     progress = keras.utils.Progbar(len(files), unit_name="image") if len(files) > PROGRESS_MIN_FILES else None
     images, kept = [], []
     for i, path in enumerate(files):
@@ -165,7 +165,18 @@ def _read_images(files: list[Path], image_size: int, colour: str, fit: str,
             kept.append(i)
         if progress is not None:
             progress.update(i + 1)
-    return [fit_to_square(_to_colour(p, colour), image_size, fit) for p in images] if colour else images, kept
+    return images, kept
+
+
+def _square_images(images: list[np.ndarray], image_size: int, colour: str, fit: str) -> np.ndarray:
+    """One uint8 array of ``images`` in ``colour``, each brought to ``image_size`` by :func:`fit_to_square`."""
+    return np.stack([fit_to_square(_to_colour(p, colour), image_size, fit) for p in images])
+
+
+def _warn_unreadable(unreadable: list[str]) -> None:
+    if unreadable:
+        warnings.warn(f"{len(unreadable)} file(s) could not be read and were skipped: " + "; ".join(unreadable),
+                      stacklevel=3)
 
 
 def load_image_folder(
@@ -217,7 +228,7 @@ def load_image_folder(
     for split, classes in layout.items():
         all_files = [f for files_of_class in classes.values() for f in files_of_class]
         all_labels = [c for c, files_of_class in enumerate(classes.values()) for _ in files_of_class]
-        images, kept = _read_images(all_files, image_size, None, fit, unreadable, sizes)
+        images, kept = _read_images(all_files, unreadable, sizes)
         pixels[split], labels[split] = images, np.array(all_labels, np.int64)[kept]
         files[split] = [str(all_files[i]) for i in kept]
         missing = [class_names[c] for c in range(len(class_names)) if not np.any(labels[split] == c)]
@@ -227,16 +238,13 @@ def load_image_folder(
     if colour is None:
         colour = "rgb" if any(p.ndim == 3 for images in pixels.values() for p in images) else "grey"
     shape = (0, image_size, image_size) + ((3,) if colour == "rgb" else ())
-    arrays = {split: np.stack([fit_to_square(_to_colour(p, colour), image_size, fit) for p in pixels[split]])
-              for split in pixels}
+    arrays = {split: _square_images(images, image_size, colour, fit) for split, images in pixels.items()}
     arrays.setdefault("val", np.zeros(shape, np.uint8))
     arrays.setdefault("test", np.zeros(shape, np.uint8))
     for split in ("val", "test"):
         labels.setdefault(split, np.zeros(0, np.int64))
         files.setdefault(split, [])
-    if unreadable:
-        warnings.warn(f"{len(unreadable)} file(s) could not be read and were skipped: " + "; ".join(unreadable),
-                      stacklevel=2)
+    _warn_unreadable(unreadable)
     counts = " / ".join(f"{len(labels[s]):,} {s}" for s in SPLITS if len(labels[s])) + " images"
     size_text = ", ".join(f"{h}x{w} ({n})" for (h, w), n in sorted(sizes.items(), key=lambda kv: -kv[1])[:3])
     source = f"{folder} ({'split folders' if split_folders else 'class folders'}; sizes found: {size_text}" + (
@@ -407,13 +415,12 @@ def predict_folder(model: str | Path | SavedClassifier, folder: str | Path, *,
     if not files:
         raise ValueError(f"{folder} holds no images ({', '.join(IMAGE_EXTENSIONS)}).")
     unreadable: list[str] = []
-    images, kept = _read_images(files, classifier.image_size, classifier.colour, classifier.fit, unreadable, {})
-    if unreadable:
-        warnings.warn(f"{len(unreadable)} file(s) could not be read and were skipped: " + "; ".join(unreadable),
-                      stacklevel=2)
+    images, kept = _read_images(files, unreadable, {})
+    _warn_unreadable(unreadable)
     if not images:
         raise ValueError(f"no image of {folder} could be read.")
-    probabilities = classifier.model.predict(to_model_input(np.stack(images)), batch_size=batch_size, verbose=0)
+    images = _square_images(images, classifier.image_size, classifier.colour, classifier.fit)
+    probabilities = classifier.model.predict(to_model_input(images), batch_size=batch_size, verbose=0)
     table = pd.DataFrame({
         "file": [str(files[i].relative_to(folder)) for i in kept],
         "predicted class": [classifier.class_names[c] for c in probabilities.argmax(axis=1)],
