@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from sklearn.metrics import confusion_matrix, roc_auc_score
+from sklearn.metrics import cohen_kappa_score, confusion_matrix, roc_auc_score
 
 from utils import evaluation as ev
 
@@ -17,10 +17,10 @@ def test_sensitivity_and_specificity_match_the_confusion_matrix():
     y, score = _scores()
     y_pred = (score >= 0.5).astype(int)
     (tn, fp), (fn, tp) = confusion_matrix(y, y_pred)
-    assert ev.sensitivity(y, y_pred) == pytest.approx(tp / (tp + fn))
-    assert ev.specificity(y, y_pred) == pytest.approx(tn / (tn + fp))
-    assert ev.sensitivity([1, 1, 0, 0], [1, 0, 0, 0]) == 0.5
-    assert ev.specificity([1, 1, 0, 0], [1, 0, 0, 0]) == 1.0
+    assert ev.sensitivity(y, y_pred, positive_class=1) == pytest.approx(tp / (tp + fn))
+    assert ev.specificity(y, y_pred, positive_class=1) == pytest.approx(tn / (tn + fp))
+    assert ev.sensitivity([1, 1, 0, 0], [1, 0, 0, 0], positive_class=1) == 0.5
+    assert ev.specificity([1, 1, 0, 0], [1, 0, 0, 0], positive_class=1) == 1.0
 
 
 def test_roc_auc_equals_sklearn_with_ties():
@@ -62,12 +62,12 @@ def test_estimate_prints_value_and_interval():
 
 def test_clinical_metrics_at_a_threshold():
     y, score = _scores(separation=1.5)
-    metrics = ev.clinical_metrics(y, score, threshold=0.5, n_bootstrap=100)
+    metrics = ev.clinical_metrics(y, score, threshold=0.5, n_bootstrap=100, positive_class=1)
     assert set(metrics) == {"ROC AUC", "sensitivity", "specificity", "accuracy", "PPV", "NPV"}
     y_pred = (score >= 0.5).astype(int)
-    assert metrics["sensitivity"].value == pytest.approx(ev.sensitivity(y, y_pred))
+    assert metrics["sensitivity"].value == pytest.approx(ev.sensitivity(y, y_pred, positive_class=1))
     assert metrics["accuracy"].value == pytest.approx(np.mean(y == y_pred))
-    lenient = ev.clinical_metrics(y, score, threshold=0.2, n_bootstrap=100)
+    lenient = ev.clinical_metrics(y, score, threshold=0.2, n_bootstrap=100, positive_class=1)
     assert lenient["sensitivity"].value > metrics["sensitivity"].value
     assert lenient["specificity"].value < metrics["specificity"].value
     assert lenient["ROC AUC"] == metrics["ROC AUC"]  # the AUC does not depend on the threshold
@@ -75,7 +75,7 @@ def test_clinical_metrics_at_a_threshold():
 
 def test_metrics_table_is_markdown():
     y, score = _scores()
-    table = ev.metrics_table({"model A": ev.clinical_metrics(y, score, n_bootstrap=20)})
+    table = ev.metrics_table({"model A": ev.clinical_metrics(y, score, n_bootstrap=20, positive_class=1)})
     lines = table.splitlines()
     assert lines[0].startswith("| model | ROC AUC | sensitivity") and lines[1].startswith("|---|")
     assert lines[2].startswith("| model A | 0.") and len(lines) == 3
@@ -83,7 +83,7 @@ def test_metrics_table_is_markdown():
 
 def test_roc_band_brackets_the_curve():
     y, score = _scores()
-    fpr, tpr, low, high = ev.roc_band(y, score, n_bootstrap=50)
+    fpr, tpr, low, high = ev.roc_band(y, score, n_bootstrap=50, positive_class=1)
     assert fpr.shape == tpr.shape == low.shape == high.shape == (101,)
     assert np.all(low <= tpr + 1e-9) and np.all(tpr <= high + 1e-9)
     assert tpr[-1] == 1.0 and np.all(np.diff(tpr) >= 0)
@@ -93,10 +93,10 @@ def test_roc_band_brackets_the_curve():
 @pytest.mark.parametrize("target", [0.8, 0.9, 0.95, 1.0])
 def test_threshold_for_sensitivity_reaches_the_target(target):
     y, score = _scores()
-    threshold = ev.threshold_for_sensitivity(y, score, target)
-    assert ev.sensitivity(y, (score >= threshold).astype(int)) >= target
+    threshold = ev.threshold_for_sensitivity(y, score, target, positive_class=1)
+    assert ev.sensitivity(y, (score >= threshold).astype(int), positive_class=1) >= target
     just_above = np.min(score[score > threshold])  # one step stricter misses the target
-    assert ev.sensitivity(y, (score >= just_above).astype(int)) < target
+    assert ev.sensitivity(y, (score >= just_above).astype(int), positive_class=1) < target
 
 
 def test_class_weights_balance_the_loss():
@@ -116,12 +116,12 @@ def test_class_weights_balance_the_loss():
         (lambda: ev.roc_auc([1, 1, 1], [0.1, 0.2, 0.3]), "both classes"),
         (lambda: ev.roc_auc([0, 1], np.zeros((2, 2))), r"probabilities\[:, 1\]"),
         (lambda: ev.roc_auc([0, 1], [0.5]), "shape"),
-        (lambda: ev.sensitivity([0, 0], [0, 1]), "no positives"),
-        (lambda: ev.specificity([1, 1], [0, 1]), "no negatives"),
+        (lambda: ev.sensitivity([0, 0], [0, 1], positive_class=1), "no positives"),
+        (lambda: ev.specificity([1, 1], [0, 1], positive_class=1), "no negatives"),
         (lambda: ev.bootstrap_ci(ev.roc_auc, [0, 1], [0.2, 0.8], n_bootstrap=5), "n_bootstrap"),
         (lambda: ev.bootstrap_ci(ev.roc_auc, [0, 1], [0.2, 0.8], confidence=95), "confidence"),
-        (lambda: ev.clinical_metrics([0, 1], [0.2, 0.8], threshold=50), "threshold"),
-        (lambda: ev.threshold_for_sensitivity([0, 1], [0.2, 0.8], target=95), "target"),
+        (lambda: ev.clinical_metrics([0, 1], [0.2, 0.8], threshold=50, positive_class=1), "threshold"),
+        (lambda: ev.threshold_for_sensitivity([0, 1], [0.2, 0.8], target=95, positive_class=1), "target"),
         (lambda: ev.class_weights(np.array([0.5, 1.0])), "class indices"),
     ],
 )
@@ -132,7 +132,7 @@ def test_bad_input_is_named(call, message):
 
 def test_an_undefined_metric_gives_nan_without_warnings(recwarn):
     y, score = _scores()
-    metrics = ev.clinical_metrics(y, score, threshold=1.0, n_bootstrap=20)  # nothing is called positive
+    metrics = ev.clinical_metrics(y, score, threshold=1.0, n_bootstrap=20, positive_class=1)  # none called positive
     assert np.isnan(metrics["PPV"].value) and np.isnan(metrics["PPV"].low)
     assert metrics["sensitivity"].value == 0 and not recwarn.list
 
@@ -140,12 +140,12 @@ def test_an_undefined_metric_gives_nan_without_warnings(recwarn):
 def test_balanced_threshold_separates_separable_scores():
     y = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1])  # prevalence 0.7: accuracy would favour "positive"
     score = np.array([0.1, 0.2, 0.6, 0.65, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99])
-    threshold = ev.balanced_threshold(y, score)
+    threshold = ev.balanced_threshold(y, score, positive_class=1)
     assert 0.6 < threshold <= 0.65  # between the last negative and the first positive
     predicted = (score >= threshold).astype(int)
-    assert ev.sensitivity(y, predicted) == 1 and ev.specificity(y, predicted) == 1
+    assert ev.sensitivity(y, predicted, positive_class=1) == 1 and ev.specificity(y, predicted, positive_class=1) == 1
     with pytest.raises(ValueError, match="both classes"):
-        ev.balanced_threshold(np.ones(4, int), np.linspace(0, 1, 4))
+        ev.balanced_threshold(np.ones(4, int), np.linspace(0, 1, 4), positive_class=1)
 
 
 def test_balanced_threshold_equals_sensitivity_and_specificity_whatever_the_prevalence():
@@ -154,9 +154,10 @@ def test_balanced_threshold_equals_sensitivity_and_specificity_whatever_the_prev
     score = np.clip(np.r_[rng.normal(0.35, 0.1, 200), rng.normal(0.55, 0.1, 200)], 0, 1)
     keep = np.r_[np.arange(200), 200 + np.arange(0, 200, 4)]  # a quarter of the positives only
     for labels, scores in ((y, score), (y[keep], score[keep])):
-        threshold = ev.balanced_threshold(labels, scores)
+        threshold = ev.balanced_threshold(labels, scores, positive_class=1)
         predicted = (scores >= threshold).astype(int)
-        assert abs(ev.sensitivity(labels, predicted) - ev.specificity(labels, predicted)) < 0.03
+        sensitivity = ev.sensitivity(labels, predicted, positive_class=1)
+        assert abs(sensitivity - ev.specificity(labels, predicted, positive_class=1)) < 0.03
         assert abs(threshold - 0.45) < 0.04  # midway between the two classes, not pulled by the mix
 
 
@@ -221,3 +222,44 @@ def test_metrics_table_says_undefined_for_a_nan_estimate():
     nan = ev.Estimate(float("nan"), float("nan"), float("nan"))
     table = ev.metrics_table({"never predicts class 4": {"precision": nan}})
     assert table.endswith("| never predicts class 4 | undefined |")
+
+
+def test_the_positive_class_is_an_argument_not_label_1():
+    y, score = _scores(separation=1.5)  # score: the probability of class 1
+    as_one = ev.clinical_metrics(y, score, positive_class=1, n_bootstrap=50)
+    as_zero = ev.clinical_metrics(y, 1 - score, positive_class=0, n_bootstrap=50)  # the same model, class 0 to find
+    assert as_zero["sensitivity"].value == pytest.approx(np.mean(score[y == 0] <= 0.5))
+    assert as_zero["specificity"].value == pytest.approx(np.mean(score[y == 1] > 0.5))
+    assert as_zero["ROC AUC"].value == pytest.approx(as_one["ROC AUC"].value)
+    assert as_zero["PPV"].value == pytest.approx(np.mean(y[score <= 0.5] == 0))
+    predicted = (score >= 0.5).astype(int)
+    assert ev.sensitivity(y, predicted, positive_class=0) == pytest.approx(ev.specificity(y, predicted, positive_class=1))
+    fpr, tpr, _, _ = ev.roc_band(y, 1 - score, positive_class=0, n_bootstrap=20)
+    assert np.trapezoid(tpr, fpr) == pytest.approx(as_one["ROC AUC"].value, abs=0.02)
+    threshold = ev.threshold_for_sensitivity(y, 1 - score, 0.9, positive_class=0)
+    assert ev.sensitivity(y, np.where(1 - score >= threshold, 0, 1), positive_class=0) >= 0.9
+    assert ev.balanced_threshold(y, 1 - score, positive_class=0) == pytest.approx(
+        1 - ev.balanced_threshold(y, score, positive_class=1), abs=0.05)
+    for bad in (2, True, "malignant"):
+        with pytest.raises(ValueError, match="positive_class"):
+            ev.clinical_metrics(y, score, positive_class=bad, n_bootstrap=20)
+
+
+def test_ordinal_metrics_match_scikit_learn_and_reward_near_misses():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 5, 300)
+    near = np.clip(y + rng.integers(-1, 2, 300), 0, 4)  # calls at most one grade off
+    far = np.where(rng.random(300) < 0.3, 4 - y, y)  # some calls at the other end of the scale
+    metrics = {}
+    for name, called in (("near", near), ("far", far)):
+        probabilities = np.full((300, 5), 0.05)
+        probabilities[np.arange(300), called] = 0.8
+        metrics[name] = ev.ordinal_metrics(y, probabilities, n_bootstrap=200)
+        kappa = metrics[name]["quadratic-weighted kappa"]
+        assert kappa.value == pytest.approx(cohen_kappa_score(y, called, weights="quadratic"))
+        assert kappa.low <= kappa.value <= kappa.high
+        assert metrics[name]["within one grade"].value == pytest.approx(np.mean(np.abs(called - y) <= 1))
+    assert metrics["near"]["within one grade"].value == 1.0
+    assert metrics["near"]["quadratic-weighted kappa"].value > metrics["far"]["quadratic-weighted kappa"].value
+    with pytest.raises(ValueError, match="probabilities must have shape"):
+        ev.ordinal_metrics(y, np.ones(300))

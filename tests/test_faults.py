@@ -230,12 +230,12 @@ P = np.array([0.1, 0.9, 0.3, 0.6, 0.8, 0.2, 0.4, 0.45])
 
 @pytest.mark.parametrize("call, error", [
     (lambda: evaluation.roc_auc(Y, np.log(P / (1 - P))), "softmax or sigmoid"),
-    (lambda: evaluation.clinical_metrics(Y, P * 100, n_bootstrap=10), "percentages"),
+    (lambda: evaluation.clinical_metrics(Y, P * 100, positive_class=1, n_bootstrap=10), "percentages"),
     (lambda: evaluation.roc_auc(Y, np.where(Y, np.nan, P)), "finite"),
-    (lambda: evaluation.sensitivity(Y, P), "0 / 1"),
-    (lambda: evaluation.specificity(Y, P), "0 / 1"),
-    (lambda: evaluation.roc_band(np.ones(8, int), P, n_bootstrap=10), "both classes"),
-    (lambda: evaluation.clinical_metrics(Y, P, threshold=float("nan"), n_bootstrap=10), "threshold"),
+    (lambda: evaluation.sensitivity(Y, P, positive_class=1), "0 / 1"),
+    (lambda: evaluation.specificity(Y, P, positive_class=1), "0 / 1"),
+    (lambda: evaluation.roc_band(np.ones(8, int), P, positive_class=1, n_bootstrap=10), "both classes"),
+    (lambda: evaluation.clinical_metrics(Y, P, positive_class=1, threshold=float("nan"), n_bootstrap=10), "threshold"),
     (lambda: evaluation.bootstrap_ci(evaluation.roc_auc, Y, P, n_bootstrap=True), "n_bootstrap"),
 ], ids=["logits", "percentages", "NaN scores", "sensitivity of scores", "specificity of scores",
         "roc_band one class", "NaN threshold", "bool n_bootstrap"])
@@ -245,7 +245,7 @@ def test_evaluation_refuses_what_would_give_wrong_numbers(call, error):
 
 
 def test_metrics_table_with_mismatched_metrics_is_named():
-    full = evaluation.clinical_metrics(Y, P, n_bootstrap=10)
+    full = evaluation.clinical_metrics(Y, P, positive_class=1, n_bootstrap=10)
     with pytest.raises(ValueError, match="results\\['b'\\] must have the same metrics"):
         evaluation.metrics_table({"a": full, "b": {"ROC AUC": full["ROC AUC"]}})
 

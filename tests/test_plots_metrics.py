@@ -18,9 +18,9 @@ def test_plot_roc_draws_the_given_bands_aucs_and_operating_points():
     y = (rng.random(400) < 0.4).astype(int)
     good, poor = (1 / (1 + np.exp(-rng.normal(separation * (2 * y - 1), 1.0))) for separation in (1.5, 0.3))
     scores = {"good": good, "poor": poor}
-    bands = {name: ev.roc_band(y, score, n_bootstrap=20) for name, score in scores.items()}
+    bands = {name: ev.roc_band(y, score, positive_class=1, n_bootstrap=20) for name, score in scores.items()}
     aucs = {name: ev.bootstrap_ci(ev.roc_auc, y, score, n_bootstrap=20) for name, score in scores.items()}
-    at_half = ev.clinical_metrics(y, good, n_bootstrap=20)
+    at_half = ev.clinical_metrics(y, good, positive_class=1, n_bootstrap=20)
     fig = plots.plot_roc(bands, aucs, operating_points={"good": (0.5, at_half)})
     ax = fig.axes[0]
     labels = [text.get_text() for text in ax.get_legend().get_texts()]
@@ -31,8 +31,13 @@ def test_plot_roc_draws_the_given_bands_aucs_and_operating_points():
     np.testing.assert_array_equal(curve.get_xdata(), bands["good"][0])
     np.testing.assert_array_equal(curve.get_ydata(), bands["good"][1])
     predicted = (good >= 0.5).astype(int)
-    assert point.get_xdata()[0] == 1 - ev.specificity(y, predicted)
-    assert point.get_ydata()[0] == ev.sensitivity(y, predicted)
+    assert point.get_xdata()[0] == 1 - ev.specificity(y, predicted, positive_class=1)
+    assert point.get_ydata()[0] == ev.sensitivity(y, predicted, positive_class=1)
+    fig.canvas.draw()
+    legend, plot_area = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.y1 <= plot_area.y0  # below the curves, not over them
+    figure_area = fig.bbox
+    assert figure_area.x0 <= legend.x0 and legend.x1 <= figure_area.x1 and legend.y0 >= figure_area.y0
     plt.close(fig)
     with pytest.raises(ValueError, match="bands"):
         plots.plot_roc({}, {})

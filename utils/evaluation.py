@@ -3,9 +3,12 @@
 Sensitivity (recall of the positive class: how many sick patients the test finds), specificity
 (how many healthy ones it clears), the ROC curve and its area (AUC), and confidence intervals for
 all of them by bootstrap: resample the test set with replacement, recompute, read the spread.
-Labels are 0 / 1 with 1 the positive class (the disease); scores are the predicted probability of
-class 1, one per image. For any number of classes, :func:`overall_metrics` (accuracy, ROC AUC) and
-:func:`per_class_metrics` (each class against the others) take the predicted probabilities (N, classes).
+The positive class is data, never assumed: the binary functions take class labels 0 / 1 and
+``positive_class``, the class the test is to find (the finding: malignant, pneumonia), and scores
+that are the predicted probability of that class, one per image. For any number of classes,
+:func:`overall_metrics` (accuracy, ROC AUC) and :func:`per_class_metrics` (each class against the
+others) take the predicted probabilities (N, classes); for ordered classes (grades),
+:func:`ordinal_metrics` adds the quadratic-weighted kappa and the share of calls within one grade.
 """
 
 from __future__ import annotations
@@ -89,22 +92,49 @@ def _fraction(numerator: int, denominator: int, what: str, missing: str) -> floa
     return numerator / denominator
 
 
-def sensitivity(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """True-positive rate, TP / (TP + FN): the fraction of positives (label 1) predicted positive."""
-    y_true, y_pred = _check_predictions(y_true, y_pred)
-    positives = y_true == 1
-    return _fraction(int(np.sum(y_pred[positives] == 1)), int(positives.sum()), "sensitivity", "positives")
+def _is_positive(y: np.ndarray, positive_class: int) -> np.ndarray:
+    """0 / 1 labels (or calls) -> 1 where they are ``positive_class``, 0 elsewhere."""
+    if isinstance(positive_class, bool) or positive_class not in (0, 1):
+        raise ValueError(f"positive_class must be the label of the class to find, 0 or 1, got {positive_class!r}.")
+    return (y == positive_class).astype(np.int64)
 
 
-def specificity(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """True-negative rate, TN / (TN + FP): the fraction of negatives (label 0) predicted negative."""
+def sensitivity(y_true: np.ndarray, y_pred: np.ndarray, *, positive_class: int) -> float:
+    """True-positive rate, TP / (TP + FN): the fraction of the images of ``positive_class`` called that class.
+
+    Args:
+        y_true, y_pred: true and predicted class labels, 0 / 1.
+        positive_class: the class to find (the finding), 0 or 1.
+    """
     y_true, y_pred = _check_predictions(y_true, y_pred)
-    negatives = y_true == 0
-    return _fraction(int(np.sum(y_pred[negatives] == 0)), int(negatives.sum()), "specificity", "negatives")
+    return _sensitivity(_is_positive(y_true, positive_class), _is_positive(y_pred, positive_class))
+
+
+def specificity(y_true: np.ndarray, y_pred: np.ndarray, *, positive_class: int) -> float:
+    """True-negative rate, TN / (TN + FP): the fraction of the other images not called ``positive_class``.
+
+    Args: as for :func:`sensitivity`.
+    """
+    y_true, y_pred = _check_predictions(y_true, y_pred)
+    return _specificity(_is_positive(y_true, positive_class), _is_positive(y_pred, positive_class))
+
+
+def _sensitivity(positive: np.ndarray, called: np.ndarray) -> float:
+    """Sensitivity of checked 0 / 1 arrays, 1 = positive: what the bootstrap repeats."""
+    positives = positive == 1
+    return _fraction(int(np.sum(called[positives] == 1)), int(positives.sum()), "sensitivity", "positives")
+
+
+def _specificity(positive: np.ndarray, called: np.ndarray) -> float:
+    """Specificity of checked 0 / 1 arrays, 1 = positive: what the bootstrap repeats."""
+    negatives = positive == 0
+    return _fraction(int(np.sum(called[negatives] == 0)), int(negatives.sum()), "specificity", "negatives")
 
 
 def roc_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
-    """Area under the ROC curve: the probability that a random positive scores above a random negative.
+    """Area under the ROC curve of the class labelled 1 (``y_score`` its probability): the probability
+    that a random image of class 1 scores above a random image of class 0. (The area of class 0 with
+    its own probability, 1 - ``y_score``, is the same number.)
 
     Computed from ranks (the Mann-Whitney U statistic), ties counting one half; equal to
     ``sklearn.metrics.roc_auc_score`` and fast enough to bootstrap.
@@ -146,7 +176,7 @@ def bootstrap_ci(
     size drawn from the same population, not any bias of that population.
 
     Args:
-        metric: e.g. :func:`roc_auc` (with scores) or :func:`sensitivity` (with predicted labels).
+        metric: e.g. :func:`roc_auc` (with scores), or a function of the labels and predicted labels.
         y_true: 0 / 1 labels.
         y_other: the scores or predicted labels ``metric`` expects, one per sample.
         n_bootstrap: the number of resamples (1,000 gives stable 95 % intervals).
@@ -195,6 +225,7 @@ def clinical_metrics(
     y_true: np.ndarray,
     y_score: np.ndarray,
     *,
+    positive_class: int,
     threshold: float = 0.5,
     n_bootstrap: int = 1000,
     confidence: float = 0.95,
@@ -202,18 +233,25 @@ def clinical_metrics(
 ) -> dict[str, Estimate]:
     """ROC AUC, and sensitivity, specificity, accuracy, PPV and NPV at ``threshold``, each with its CI.
 
-    A sample is called positive when its score is at least ``threshold``. PPV and NPV (the chance
-    that a positive / negative call is right) depend on the prevalence of the test set: on a
-    balanced test set they are not what a clinic with another prevalence would see.
+    An image is called ``positive_class`` when ``y_score``, the probability of that class, is at
+    least ``threshold``. PPV and NPV (the chance that a positive / negative call is right) depend on
+    the prevalence of the test set: on a balanced test set they are not what a clinic with another
+    prevalence would see.
+
+    Args:
+        y_true: class labels 0 / 1.
+        y_score: the predicted probability of ``positive_class``, e.g. ``probabilities[:, positive_class]``.
+        positive_class: the class the test is to find (the finding, e.g. malignant), 0 or 1.
     """
     y_true, y_score = _check_scores(y_true, y_score)
     check_number("threshold", threshold, 0, 1)
+    y_true = _is_positive(y_true, positive_class)
     y_pred = (y_score >= threshold).astype(np.int64)
     options = {"n_bootstrap": n_bootstrap, "confidence": confidence, "seed": seed}
     return {
         "ROC AUC": bootstrap_ci(roc_auc, y_true, y_score, **options),
-        "sensitivity": bootstrap_ci(sensitivity, y_true, y_pred, **options),
-        "specificity": bootstrap_ci(specificity, y_true, y_pred, **options),
+        "sensitivity": bootstrap_ci(_sensitivity, y_true, y_pred, **options),
+        "specificity": bootstrap_ci(_specificity, y_true, y_pred, **options),
         "accuracy": bootstrap_ci(_accuracy, y_true, y_pred, **options),
         "PPV": bootstrap_ci(_ppv, y_true, y_pred, **options),
         "NPV": bootstrap_ci(_npv, y_true, y_pred, **options),
@@ -247,12 +285,18 @@ def roc_band(
     y_true: np.ndarray,
     y_score: np.ndarray,
     *,
+    positive_class: int,
     n_bootstrap: int = 200,
     confidence: float = 0.95,
     seed: int = 0,
     n_points: int = 101,
 ) -> RocBand:
-    """The ROC curve on a grid of false-positive rates, with a pointwise bootstrap band.
+    """The ROC curve of ``positive_class`` on a grid of false-positive rates, with a pointwise bootstrap band.
+
+    Args:
+        y_true: class labels 0 / 1.
+        y_score: the predicted probability of ``positive_class``.
+        positive_class: the class the test is to find, 0 or 1: its images count as positives.
 
     Returns:
         ``(fpr, tpr, tpr_low, tpr_high)``, arrays of ``n_points`` values, for plotting.
@@ -260,6 +304,7 @@ def roc_band(
     from sklearn.metrics import roc_curve
 
     y_true, y_score = _check_scores(y_true, y_score)
+    y_true = _is_positive(y_true, positive_class)
     _check_both_classes(y_true, "An ROC curve")
     _check_bootstrap(n_bootstrap, confidence)
     fpr_grid = np.linspace(0, 1, check_int("n_points", n_points, 2))
@@ -274,13 +319,16 @@ def roc_band(
     return fpr_grid, tpr_on_grid(y_true, y_score), low, high
 
 
-def threshold_for_sensitivity(y_true: np.ndarray, y_score: np.ndarray, target: float = 0.95) -> float:
-    """The highest threshold whose sensitivity on ``(y_true, y_score)`` is at least ``target``.
+def threshold_for_sensitivity(y_true: np.ndarray, y_score: np.ndarray, target: float = 0.95, *,
+                              positive_class: int) -> float:
+    """The highest threshold on ``y_score`` (the probability of ``positive_class``) whose sensitivity
+    on ``(y_true, y_score)`` is at least ``target``.
 
     Choose it on the validation set, then report sensitivity and specificity on the test set:
     a threshold tuned on the test set makes the test numbers optimistic.
     """
     y_true, y_score = _check_scores(y_true, y_score)
+    y_true = _is_positive(y_true, positive_class)
     if check_number("target", target, 0, 1) == 0:
         raise ValueError("target must be a sensitivity above 0, got 0.")
     positive_scores = np.sort(y_score[y_true == 1])[::-1]
@@ -290,9 +338,10 @@ def threshold_for_sensitivity(y_true: np.ndarray, y_score: np.ndarray, target: f
     return float(positive_scores[needed - 1])
 
 
-def balanced_threshold(y_true: np.ndarray, y_score: np.ndarray) -> float:
-    """The threshold at which sensitivity equals specificity on ``(y_true, y_score)``, as near as
-    the data allow (the equal-error point of the ROC curve).
+def balanced_threshold(y_true: np.ndarray, y_score: np.ndarray, *, positive_class: int) -> float:
+    """The threshold on ``y_score`` (the probability of ``positive_class``) at which sensitivity
+    equals specificity on ``(y_true, y_score)``, as near as the data allow (the equal-error point of
+    the ROC curve).
 
     Neither number depends on how common the positive class is, so a threshold chosen this way on
     the validation set carries over to a test set with another prevalence, where the threshold of
@@ -302,6 +351,7 @@ def balanced_threshold(y_true: np.ndarray, y_score: np.ndarray) -> float:
     between two neighbouring scores, so it does not sit exactly on a validation image's score.
     """
     y_true, y_score = _check_scores(y_true, y_score)
+    y_true = _is_positive(y_true, positive_class)
     _check_both_classes(y_true, "The balanced threshold")
     from sklearn.metrics import roc_curve
 
@@ -420,8 +470,42 @@ def per_class_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_names
         is_class, called = (y_true == c).astype(np.int64), (predicted == c).astype(np.int64)
         if is_class.all() or not is_class.any():
             raise ValueError(f"class {name!r} must occur in y_true, beside other classes, for per-class metrics.")
-        table[name] = {"sensitivity": bootstrap_ci(sensitivity, is_class, called, **options),
-                       "specificity": bootstrap_ci(specificity, is_class, called, **options),
+        table[name] = {"sensitivity": bootstrap_ci(_sensitivity, is_class, called, **options),
+                       "specificity": bootstrap_ci(_specificity, is_class, called, **options),
                        "precision": bootstrap_ci(_ppv, is_class, called, **options),
                        "ROC AUC (one vs rest)": _bootstrap(_rank_auc, is_class, probabilities[:, c], **options)}
     return table
+
+
+def _quadratic_kappa(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
+    """Cohen's kappa with quadratic weights of checked grade labels: what the bootstrap repeats."""
+    observed = np.zeros((n_classes, n_classes))
+    np.add.at(observed, (y_true, y_pred), 1)
+    grades = np.arange(n_classes)
+    weights = (grades[:, None] - grades[None, :]) ** 2
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / len(y_true)
+    chance = float(np.sum(weights * expected))
+    return 1 - float(np.sum(weights * observed)) / chance if chance > 0 else float("nan")
+
+
+def _within_one_grade(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(np.mean(np.abs(y_true - y_pred) <= 1))
+
+
+def ordinal_metrics(y_true: np.ndarray, probabilities: np.ndarray, *, n_bootstrap: int = 1000,
+                    confidence: float = 0.95, seed: int = 0) -> dict[str, Estimate]:
+    """For ordered classes (grades 0 < 1 < 2 ...; e.g. diabetic retinopathy), two numbers accuracy
+    misses, each with a bootstrap interval (test images resampled within each class):
+
+    - ``"quadratic-weighted kappa"``: agreement of the most probable grade with the true grade beyond
+      chance, where a call two grades off costs four times one grade off (1 perfect, 0 chance level;
+      as scikit-learn's ``cohen_kappa_score(..., weights="quadratic")``);
+    - ``"within one grade"``: the share of images whose call is at most one grade from the truth.
+    """
+    y_true, probabilities = _check_probabilities(y_true, probabilities)
+    n_classes = probabilities.shape[1]
+    options = {"n_bootstrap": n_bootstrap, "confidence": confidence, "seed": seed}
+    return {"quadratic-weighted kappa": _bootstrap(lambda t, p: _quadratic_kappa(t, p.argmax(axis=1), n_classes),
+                                                   y_true, probabilities, **options),
+            "within one grade": _bootstrap(lambda t, p: _within_one_grade(t, p.argmax(axis=1)), y_true,
+                                           probabilities, **options)}

@@ -129,7 +129,9 @@ def plot_roc(
             ``"ROC AUC"`` of ``clinical_metrics``), for every model in ``bands``.
         operating_points: model name -> ``(threshold, metrics)``, marked on that model's curve;
             ``metrics`` holds the ``"sensitivity"`` and ``"specificity"`` at that threshold, as
-            ``clinical_metrics(y_true, y_score, threshold=threshold)`` returns.
+            ``clinical_metrics(y_true, y_score, positive_class=..., threshold=threshold)`` returns.
+
+    The legend lies below the axes, so that it never hides a curve.
     """
     if not bands:
         raise ValueError("bands must map at least one model name to its ROC band (utils.evaluation.roc_band).")
@@ -140,8 +142,9 @@ def plot_roc(
     unknown = [name for name in operating_points if name not in bands]
     if unknown:
         raise ValueError(f"operating_points must name models in bands; unknown: {unknown}.")
-    if ax is None:
-        _, ax = plt.subplots(figsize=fit_width((5.2, 5)))
+    if ax is None:  # the legend goes below the square axes: one line per entry, so taller with more models
+        entries = len(bands) + len(operating_points) + 1
+        _, ax = plt.subplots(figsize=fit_width((5.2, 5 + 0.2 * entries)), layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"] * 3
     for (name, (fpr, tpr, low, high)), color in zip(bands.items(), colors):
         ax.plot(fpr, tpr, color=color, label=f"{name}: AUC {auc_estimates[name]}")
@@ -152,9 +155,10 @@ def plot_roc(
                     markeredgecolor="black", label=f"{name} at threshold {threshold:.2f}")
     ax.plot([0, 1], [0, 1], ":", color="gray", label="chance (AUC 0.5)")
     ax.set(xlabel="1 - specificity (false-positive rate)", ylabel="sensitivity (true-positive rate)",
-           xlim=(0, 1), ylim=(0, 1.01), title=title, aspect="equal")
-    ax.legend(loc="lower right", fontsize=7)
-    ax.figure.tight_layout()
+           xlim=(0, 1), ylim=(0, 1.01), aspect="equal")
+    ax.set_title(textwrap.fill(title, width=max(30, int(8 * ax.figure.get_figwidth()))))  # inside a narrow figure
+    # Below the axes, never over the curves: with long names and intervals the entries span the plot.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8, frameon=False)
     return ax.figure
 
 
