@@ -44,28 +44,17 @@ from pathlib import Path
 os.environ.setdefault("COURSE_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
-from utils import evaluation  # noqa: E402
+from utils import evaluation, experiments  # noqa: E402
 from utils.medmnist import load_medmnist  # noqa: E402
 from utils.models import build_mnist_cnn, to_model_input  # noqa: E402
 from utils.training import train_or_load  # noqa: E402
 
 CLASS_WEIGHTS = {"breastmnist": True, "retinamnist": False}  # as notebook 07's validation chose (full mode)
 N_FOLDS, SEEDS = 5, (0, 1, 2, 3, 4)
-
-
-def augmentation() -> keras.Sequential:
-    """Notebook 07's augmentation, unchanged."""
-    return keras.Sequential([
-        keras.layers.RandomFlip("horizontal"),
-        keras.layers.RandomRotation(0.05),
-        keras.layers.RandomTranslation(0.1, 0.1),
-        keras.layers.RandomZoom(0.1),
-        keras.layers.RandomContrast(0.2),
-    ], name="augmentation")
+FLIP = True  # notebook 07's setting for both data sets (fundus and ultrasound images may be mirrored)
 
 
 def held_out_probabilities(name: str) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
@@ -78,7 +67,8 @@ def held_out_probabilities(name: str) -> tuple[np.ndarray, np.ndarray, dict[int,
     folds = np.zeros(len(y), int)
     for k, (_, held_out) in enumerate(StratifiedKFold(N_FOLDS, shuffle=True, random_state=0).split(x, y)):
         folds[held_out] = k
-    build = functools.partial(build_mnist_cnn, n_classes=n_classes, input_shape=x.shape[1:], augmentation=augmentation)
+    build = functools.partial(build_mnist_cnn, n_classes=n_classes, input_shape=x.shape[1:],
+                              augmentation=functools.partial(experiments.augmentation, flip=FLIP))
     probabilities = {seed: np.zeros((len(y), 2, n_classes)) for seed in SEEDS}
     for k in range(N_FOLDS):
         train, held_out = folds != k, folds == k
@@ -94,15 +84,13 @@ def held_out_probabilities(name: str) -> tuple[np.ndarray, np.ndarray, dict[int,
 
 def fold_scores(y: np.ndarray, folds: np.ndarray, p: np.ndarray, metric: str) -> np.ndarray:
     """The selection metric of ``p`` (N, K) on each held-out fold."""
-    score = (evaluation.macro_roc_auc if metric == "ROC AUC"
-             else lambda t, q: evaluation.accuracy_interval(t, q.argmax(axis=1)).value)
-    return np.array([score(y[folds == k], p[folds == k]) for k in range(N_FOLDS)])
+    return np.array([experiments.selection_score(y[folds == k], p[folds == k], metric) for k in range(N_FOLDS)])
 
 
 def study(name: str) -> tuple[str, dict[str, np.ndarray]]:
     """The Markdown table of one data set, and the fold scores of each variant."""
     y, folds, probabilities = held_out_probabilities(name)
-    metric = "ROC AUC" if y.max() == 1 else "accuracy"
+    metric = experiments.selection_metric(int(y.max()) + 1)
     variants = {}
     for flip, label in ((False, ""), (True, ", flip-averaged")):
         view = {seed: p[:, :2 if flip else 1].mean(axis=1) for seed, p in probabilities.items()}

@@ -37,6 +37,9 @@ def test_select_model_flags_a_one_class_candidate_and_chooses_among_the_others()
     assert selection.table.loc["one class", "ROC AUC"] == 1.0 > selection.table.loc["good", "ROC AUC"]
     assert selection.flagged == ("one class",)
     assert selection.table.loc["one class", "share of that call"] == 1.0
+    assert selection.table.loc["one class", "most common call"] == 0
+    named = experiments.select_model(y, candidates, class_names=("benign", "malignant"))
+    assert named.table.loc["one class", "most common call"] == "benign"
     assert selection.chosen == "good"
     alone = experiments.select_model(y, {"one class": candidates["one class"]})  # every one flagged: the best of all
     assert alone.chosen == "one class" and alone.flagged == ("one class",)
@@ -52,6 +55,8 @@ def test_select_model_rejects_bad_candidates():
         experiments.select_model(y, {"a": np.full((4, 3), 1 / 3), "b": np.full((3, 3), 1 / 3)})
     with pytest.raises(ValueError, match="metric"):
         experiments.select_model(y, {"a": np.full((4, 3), 1 / 3)}, metric="F1")
+    with pytest.raises(ValueError, match="class_names must name the 3 classes"):
+        experiments.select_model(y, {"a": np.full((4, 3), 1 / 3)}, class_names=("a", "b"))
     assert experiments.selection_metric(2) == "ROC AUC" and experiments.selection_metric(5) == "accuracy"
 
 

@@ -160,6 +160,7 @@ def select_model(
     *,
     metric: str | None = None,
     one_class_share: float = 0.9,
+    class_names: Sequence[str] | None = None,
 ) -> Selection:
     """Choose one of several candidate models by one rule on the validation images.
 
@@ -173,6 +174,7 @@ def select_model(
         candidates: name -> its validation probabilities (N, classes), in the order to show.
         metric: ``"ROC AUC"`` or ``"accuracy"``; by default :func:`selection_metric`.
         one_class_share: the share of one call from which a candidate is flagged, in (0, 1].
+        class_names: if given, the table names each candidate's most common call by its class name.
     """
     if not candidates:
         raise ValueError("candidates must map at least one model name to its validation probabilities.")
@@ -182,7 +184,10 @@ def select_model(
     if len(shapes) > 1 or len(next(iter(shapes))) != 2:
         raise ValueError("candidates must all give validation probabilities of one shape (N, classes), got "
                          f"{ {name: p.shape for name, p in candidates.items()} }.")
-    metric = selection_metric(shapes.pop()[1]) if metric is None else metric
+    n_classes = shapes.pop()[1]
+    if class_names is not None and len(class_names) != n_classes:
+        raise ValueError(f"class_names must name the {n_classes} classes, got {len(class_names)}.")
+    metric = selection_metric(n_classes) if metric is None else metric
     if metric not in SELECTION_METRICS:
         raise ValueError(f"metric must be one of {SELECTION_METRICS}, got {metric!r}.")
     rows = {}
@@ -191,7 +196,8 @@ def select_model(
         share = float(calls.max() / len(p))
         rows[name] = {"ROC AUC": selection_score(y_val, p, "ROC AUC"),
                       "accuracy": selection_score(y_val, p, "accuracy"),
-                      "most common call": int(calls.argmax()), "share of that call": share,
+                      "most common call": int(calls.argmax()) if class_names is None else class_names[calls.argmax()],
+                      "share of that call": share,
                       "flagged: one class": share >= one_class_share}
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("candidate (validation split)")
     flagged = tuple(table.index[table["flagged: one class"]])
