@@ -26,7 +26,7 @@ def test_augmentation_flips_only_when_the_modality_allows():
         experiments.augmentation(flip="horizontal")
 
 
-def test_select_model_flags_a_one_class_candidate_and_chooses_among_the_others():
+def test_select_model_chooses_by_the_rule_and_flags_a_one_class_candidate():
     y = np.repeat([0, 1], 10)
     rng = np.random.default_rng(0)
     good = np.clip(0.5 + 0.3 * (2 * y - 1) + rng.normal(0, 0.25, 20), 0.01, 0.99)
@@ -40,11 +40,11 @@ def test_select_model_flags_a_one_class_candidate_and_chooses_among_the_others()
     assert selection.table.loc["one class", "most common call"] == 0
     named = experiments.select_model(y, candidates, class_names=("benign", "malignant"))
     assert named.table.loc["one class", "most common call"] == "benign"
-    assert selection.chosen == "good"
-    alone = experiments.select_model(y, {"one class": candidates["one class"]})  # every one flagged: the best of all
-    assert alone.chosen == "one class" and alone.flagged == ("one class",)
+    assert selection.chosen == "one class"  # the rule fixed beforehand decides; the flag warns
+    assert not selection.table.loc["good", "flagged: one class"]
     by_accuracy = experiments.select_model(y, candidates, metric="accuracy")
     assert by_accuracy.table.loc["good", "accuracy"] == pytest.approx(np.mean((good >= 0.5) == y))
+    assert by_accuracy.chosen == "good" and by_accuracy.table.loc["one class", "accuracy"] == 0.5
 
 
 def test_select_model_rejects_bad_candidates():

@@ -149,7 +149,7 @@ class Selection:
     """What :func:`select_model` found on the validation images."""
 
     table: pd.DataFrame  # one row per candidate: ROC AUC, accuracy, the share of its most common call, flagged
-    chosen: str  # the candidate with the best ``metric`` among those not flagged
+    chosen: str  # the candidate with the best ``metric``
     metric: str
     flagged: tuple[str, ...]  # candidates that call (almost) every image one class
 
@@ -164,10 +164,12 @@ def select_model(
 ) -> Selection:
     """Choose one of several candidate models by one rule on the validation images.
 
-    A candidate that gives the same call to at least ``one_class_share`` of the validation images is
-    flagged: it has learnt the class balance, not the images (e.g. a head on features too small to
-    train on), even when its ROC AUC looks fair. The chosen candidate is the best by ``metric`` among
-    those not flagged (among all, if every one is flagged).
+    The chosen candidate is the best by ``metric``. A candidate that gives the same call (its most
+    probable class) to at least ``one_class_share`` of the validation images is flagged: it may have
+    learnt the class balance rather than the images (e.g. a head on features too small to train on),
+    and its calls at the default threshold are of little use even when its ROC AUC, which ranks the
+    images whatever the threshold, looks fair. A flag is a warning, not a rule: the selection rule
+    stays the one fixed beforehand.
 
     Args:
         y_val: the validation labels (N,).
@@ -201,8 +203,7 @@ def select_model(
                       "flagged: one class": share >= one_class_share}
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("candidate (validation split)")
     flagged = tuple(table.index[table["flagged: one class"]])
-    eligible = table.drop(index=list(flagged)) if len(flagged) < len(table) else table
-    return Selection(table, str(eligible[metric].idxmax()), metric, flagged)
+    return Selection(table, str(table[metric].idxmax()), metric, flagged)
 
 
 @dataclass(frozen=True)
