@@ -30,10 +30,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from test_notebooks import NOTEBOOKS
 from test_quiet_start import START_UP_NOISE  # what TensorFlow prints while it starts
 from utils.config import COURSE_ROOT
 
-NOTEBOOKS = sorted((COURSE_ROOT / "notebooks").glob("*.ipynb"))
 SELECTED = os.environ.get("COURSE_BROWSER_NOTEBOOKS", "01,06")
 BROWSER = Path(os.environ.get("COURSE_BROWSER", "/usr/bin/chromium"))
 SCREENSHOTS = COURSE_ROOT / "build" / "browser"

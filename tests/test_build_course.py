@@ -19,7 +19,8 @@ def _notebook(path, *sources):
 
 
 @pytest.fixture
-def small_course(tmp_path):
+def small_course(tmp_path, monkeypatch):
+    monkeypatch.setattr(build_course, "COURSE_NOTEBOOKS", ("01_demo.ipynb", "02_broken.ipynb", "03_folder.ipynb"))
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     setup = f"import sys; sys.path.insert(0, {str(COURSE_ROOT)!r})"
@@ -31,6 +32,7 @@ def small_course(tmp_path):
         "show_metrics('kNN on pixels, test set', {'test accuracy': 0.75, 'fit time (s)': 1.5})",
     )
     _notebook(notebooks / "02_broken.ipynb", setup, "1 / 0")
+    _notebook(notebooks / "07_my_cells.ipynb", "print('a copy of a learner: not part of the course')")
     return notebooks
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from notebook_style import COURSE_NOTEBOOKS  # noqa: E402
 from utils.config import settings  # noqa: E402
 from utils.report import RESULTS_MIME, metrics_markdown  # noqa: E402
 
@@ -63,7 +64,9 @@ class Run:
     settings: tuple[tuple[str, str], ...] = ()  # more environment variables, e.g. (("COURSE_IMAGE_FOLDER", "retinamnist"),)
 
     def notebooks(self, notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
-        return [p for p in sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb")) if p.name[:2] not in self.skip]
+        """The course's notebooks (``COURSE_NOTEBOOKS``) in ``notebooks_dir`` that this run executes."""
+        return [notebooks_dir / name for name in COURSE_NOTEBOOKS
+                if name[:2] not in self.skip and (notebooks_dir / name).is_file()]
 
     def environment(self) -> dict[str, str]:
         """This process's environment with the run's settings; folders made absolute, because
