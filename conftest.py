@@ -21,6 +21,7 @@ from nbval.plugin import IPyNbFile
 COURSE_ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(COURSE_ROOT / "tools"))
 from clean_notebooks import is_clean, stored_notebook  # noqa: E402
+from notebook_style import COURSE_NOTEBOOKS  # noqa: E402
 
 os.environ.setdefault("COURSE_FAST", "1")
 os.environ.setdefault("COURSE_OFFLINE", "1")
@@ -29,6 +30,7 @@ if _shared_data.is_dir():
     os.environ.setdefault("COURSE_DATA_DIR", str(_shared_data))
 
 _tested_stored_copies: list[str] = []
+_other_notebooks: list[str] = []
 
 
 class StoredNotebook(IPyNbFile):
@@ -48,11 +50,17 @@ class StoredNotebook(IPyNbFile):
 @pytest.hookimpl(wrapper=True)
 def pytest_collect_file(file_path, parent):
     collectors = yield
+    if any(type(c) is IPyNbFile for c in collectors) and file_path.name not in COURSE_NOTEBOOKS:
+        _other_notebooks.append(file_path.name)  # a learner's own notebook: not the course's to test
+        return [c for c in collectors if type(c) is not IPyNbFile]
     return [StoredNotebook.from_parent(parent, path=file_path) if type(c) is IPyNbFile else c
             for c in collectors]
 
 
 def pytest_terminal_summary(terminalreporter):
+    if _other_notebooks:
+        terminalreporter.write_line(f"not tested, not course notebooks (tools/notebook_style.py lists those): "
+                                    f"{', '.join(_other_notebooks)}")
     for name in _tested_stored_copies:
         terminalreporter.write_line(f"{name} holds saved outputs: tested the copy git stores "
                                     f"(git show :notebooks/{name}); the file was not changed.")

@@ -11,7 +11,7 @@ from utils.models import build_gap_cnn, build_mnist_cnn
 @pytest.fixture
 def course_env(monkeypatch, tmp_path):
     """A clean set of course settings: offline, no data dir, an empty Keras home and cache."""
-    for name in ("COURSE_FAST", "COURSE_DATA_DIR", "COURSE_DATASET"):
+    for name in ("COURSE_FAST", "COURSE_DATA_DIR", "COURSE_DATASET", "COURSE_POSITIVE_CLASS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))

@@ -30,10 +30,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from test_notebooks import NOTEBOOKS
 from test_quiet_start import START_UP_NOISE  # what TensorFlow prints while it starts
 from utils.config import COURSE_ROOT
 
-NOTEBOOKS = sorted((COURSE_ROOT / "notebooks").glob("*.ipynb"))
 SELECTED = os.environ.get("COURSE_BROWSER_NOTEBOOKS", "01,06")
 BROWSER = Path(os.environ.get("COURSE_BROWSER", "/usr/bin/chromium"))
 SCREENSHOTS = COURSE_ROOT / "build" / "browser"
@@ -83,9 +83,13 @@ def jupyterlab(tmp_path_factory):
         shutil.copy(path, root / "notebooks" / path.name)
     for name in ("utils", "data"):
         (root / name).symlink_to(COURSE_ROOT / name)
+    # JupyterLab's defaults, but no "Would you like to get notified about official Jupyter news?" pop-up
+    notification = root / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification.parent.mkdir(parents=True)
+    notification.write_text('{"fetchNews": "false"}')
     token, port = secrets.token_hex(16), _free_port()
     environment = {**os.environ,
-                   "JUPYTERLAB_SETTINGS_DIR": str(root / "settings"),  # JupyterLab's defaults
+                   "JUPYTERLAB_SETTINGS_DIR": str(root / "settings"),
                    "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces"),
                    "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
     if "COURSE_DATA_DIR" in environment:
@@ -189,6 +193,7 @@ def test_notebook_runs_in_jupyterlab(path, browser, jupyterlab, capsys):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for index in range(images.count()):
             images.nth(index).screenshot(path=SCREENSHOTS / f"{path.stem}-figure{index + 1:02d}.png")
+        news_pop_up = page.get_by_text(re.compile("notified about official Jupyter news")).count()
         saved = _save(page, folder / path.name, executed)
     finally:
         page.close()
@@ -210,3 +215,4 @@ def test_notebook_runs_in_jupyterlab(path, browser, jupyterlab, capsys):
     assert executed == len(code_cells), "a cell did not run"
     assert not noise, f"TensorFlow start-up lines in {path.name}: {noise}"
     assert len(widths) == sent_figures >= figure_cells and not hidden, "a figure is missing"
+    assert not news_pop_up, "JupyterLab asked about Jupyter news: its pop-up covers the screenshots"

@@ -19,7 +19,8 @@ def _notebook(path, *sources):
 
 
 @pytest.fixture
-def small_course(tmp_path):
+def small_course(tmp_path, monkeypatch):
+    monkeypatch.setattr(build_course, "COURSE_NOTEBOOKS", ("01_demo.ipynb", "02_broken.ipynb", "03_folder.ipynb"))
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     setup = f"import sys; sys.path.insert(0, {str(COURSE_ROOT)!r})"
@@ -31,6 +32,7 @@ def small_course(tmp_path):
         "show_metrics('kNN on pixels, test set', {'test accuracy': 0.75, 'fit time (s)': 1.5})",
     )
     _notebook(notebooks / "02_broken.ipynb", setup, "1 / 0")
+    _notebook(notebooks / "07_my_cells.ipynb", "print('a copy of a learner: not part of the course')")
     return notebooks
 
 
@@ -174,3 +176,24 @@ def test_notebook_07_runs_unchanged_on_retinamnist_in_fast_mode(tmp_path):
     assert metrics["title"] == "retinamnist, 400 test images: the model chosen on validation"
     assert metrics["metrics"]["selection rule: validation accuracy"] > 0.2  # 5 classes: 0.2 is guessing
     assert any("retinamnist: 5 classes" in line and "rgb" in line for line in build_course.collect_data_sources(executed))
+
+
+def test_reexecution_starts_from_the_committed_report_when_the_run_is_not_built(small_course, tmp_path):
+    run = build_course.Run(fast=True, dataset="mnist", target_minutes=15)
+    committed = [build_course.build_run("fast", run, build_dir=tmp_path / "elsewhere", notebooks_dir=small_course),
+                 {**_results("full", {"test accuracy": 0.9}), "settings": {}}]
+    again = build_course.build_run("fast", run, build_dir=tmp_path / "build", notebooks_dir=small_course,
+                                   only=("02",), committed=committed)
+
+    assert again["notebooks"][0] == committed[0]["notebooks"][0] and "reexecuted" in again["notebooks"][1]
+    assert [r["run"] for r in build_course.load_results(tmp_path / "build", committed)] == ["fast", "full"]
+    assert build_course.load_results(tmp_path / "build", committed)[0] == again  # what was built here wins
+
+
+def test_the_report_names_folders_by_role_not_by_absolute_path(tmp_path):
+    environment = {"COURSE_DATA_DIR": "/data/shared", "COURSE_CACHE_DIR": "/tmp/cache-1"}
+    line = "source: /data/shared/medmnist/breastmnist.npz; folders in /tmp/cache-1/folders/retinamnist"
+    assert build_course._by_role(line, environment) == (
+        "source: COURSE_DATA_DIR/medmnist/breastmnist.npz; folders in COURSE_CACHE_DIR/folders/retinamnist")
+    assert build_course._relative(str(COURSE_ROOT.parent / "shared" / "data")) == "../shared/data"
+    assert build_course._relative("1") == "1"

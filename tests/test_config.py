@@ -21,7 +21,8 @@ def test_by_mode_follows_the_fast_flag(course_env):
     "name, value, message",
     [("COURSE_FAST", "maybe", "COURSE_FAST must be 1 or 0"),
      ("COURSE_DATASET", "cifar", "COURSE_DATASET must be one of"),
-     ("COURSE_DATA_DIR", "no/such/folder", "COURSE_DATA_DIR must be a folder, got 'no/such/folder'")],
+     ("COURSE_DATA_DIR", "no/such/folder", "COURSE_DATA_DIR must be a folder, got 'no/such/folder'"),
+     ("COURSE_POSITIVE_CLASS", "train/malignant", "COURSE_POSITIVE_CLASS must be the name of one class folder")],
 )
 def test_bad_settings_are_named(course_env, name, value, message):
     course_env.setenv(name, value)
@@ -41,3 +42,9 @@ def test_one_network_and_keras_cache_policy(course_env, tmp_path):
     assert config.network_allowed()
     course_env.delenv("KERAS_HOME")
     assert config.keras_home() == Path.home() / ".keras"
+
+
+def test_the_positive_class_setting_is_a_folder_name_or_unset(course_env):
+    assert config.settings().positive_class is None
+    course_env.setenv("COURSE_POSITIVE_CLASS", " malignant ")
+    assert config.settings().positive_class == "malignant"

@@ -101,6 +101,7 @@ def test_load_dataset_follows_the_setting(course_env, tmp_path):
     ds = data.load_dataset()
     assert ds.name == "fashion_mnist" and ds.class_names[9] == "Ankle boot"
     assert len(ds.x_train) == 60 and "COURSE_DATA_DIR" in ds.source
+    assert ds.positive_class is None and not ds.ordinal  # ten kinds of clothing: no finding, no order
     with pytest.raises(ValueError, match="name must be one of"):
         data.load_dataset("cifar10")
 
@@ -149,3 +150,9 @@ def test_the_full_mnist_from_the_data_dir(course_env, capsys):
     assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28) and x_train.dtype == np.uint8
     assert np.bincount(y_train).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
     assert "60,000 train / 10,000 test" in capsys.readouterr().out
+
+
+def test_a_positive_class_must_be_a_class_index():
+    arrays = (np.zeros((2, 4, 4), np.uint8), np.array([0, 1])) * 2
+    with pytest.raises(ValueError, match=r"toy\.positive_class \(the index of the clinically positive class"):
+        data.Dataset("toy", *arrays, ("benign", "malignant"), "a test", positive_class=2)

@@ -207,5 +207,31 @@ def test_image_folder_accepts_a_folder_or_a_medmnist_name(tmp_path, monkeypatch)
     demo = folders.image_folder("breastmnist")
     assert sorted(p.name for p in (demo / "test").iterdir()) == ["malignant", "normal or benign"]
     assert sum(1 for _ in (demo / "test").rglob("*.png")) == 156
+    dataset = folders.load_image_folder(demo)
+    assert dataset.class_names[dataset.positive_class] == "malignant" and not dataset.ordinal  # the registry's
     with pytest.raises(ValueError, match="existing folder or one of"):
         folders.image_folder(tmp_path / "nowhere")
+
+
+def test_the_positive_class_comes_from_the_argument_the_setting_or_the_export(tmp_path, monkeypatch):
+    monkeypatch.delenv("COURSE_POSITIVE_CLASS", raising=False)
+    plain = folders.export_image_folder(_dataset(), tmp_path / "plain")  # a data set without a finding
+    assert folders.load_image_folder(plain, image_size=12).positive_class is None
+    graded = Dataset("graded", *(np.zeros((3, 4, 4), np.uint8), np.arange(3)) * 2, ("a", "b", "c"), "test",
+                     positive_class=2, ordinal=True)
+    exported = folders.export_image_folder(graded, tmp_path / "graded")
+    loaded = folders.load_image_folder(exported, image_size=8)
+    assert (loaded.positive_class, loaded.ordinal) == (2, True)
+    monkeypatch.setenv("COURSE_POSITIVE_CLASS", "b")
+    assert folders.load_image_folder(exported, image_size=8).positive_class == 1
+    assert folders.load_image_folder(exported, image_size=8, positive_class="a").positive_class == 0
+    split = folders.split_dataset(folders.load_image_folder(plain, image_size=12, positive_class="beta"))
+    assert split.positive_class == 1
+
+
+def test_a_positive_class_that_is_no_class_folder_is_named(tmp_path, monkeypatch):
+    exported = folders.export_image_folder(_dataset(), tmp_path / "toy")
+    monkeypatch.setenv("COURSE_POSITIVE_CLASS", "malignant")
+    with pytest.raises(ValueError, match=r"COURSE_POSITIVE_CLASS must name one of the class folders .* "
+                                         r"\(alpha, beta, gamma\), got 'malignant'"):
+        folders.load_image_folder(exported, image_size=12)

@@ -218,3 +218,12 @@ def test_the_shared_copy_is_the_official_file(course_env, capsys):
     ds = medmnist.load_medmnist("pneumoniamnist")
     assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (4708, 524, 624)
     assert ds.official and "(COURSE_DATA_DIR)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, positive, ordinal", [("pneumoniamnist", "pneumonia", False),
+                                                     ("breastmnist", "malignant", False),
+                                                     ("retinamnist", None, True)])
+def test_the_registry_names_the_positive_class_and_ordinal_grades(course_env, name, positive, ordinal):
+    ds = medmnist.load_medmnist(name)
+    assert (ds.class_names[ds.positive_class] if ds.positive_class is not None else None) == positive
+    assert ds.ordinal == ordinal

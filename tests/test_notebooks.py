@@ -15,13 +15,13 @@ from utils.config import COURSE_ROOT
 
 sys.path.insert(0, str(COURSE_ROOT / "tools"))
 from clean_notebooks import CHECK_MARKER, clean, stored_notebook  # noqa: E402
-from notebook_style import SETUP_CELL, colab_badge, header_links  # noqa: E402
+from notebook_style import COURSE_NOTEBOOKS, SETUP_CELL, colab_badge, header_links  # noqa: E402
 
-NOTEBOOKS = sorted((COURSE_ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = [COURSE_ROOT / "notebooks" / name for name in COURSE_NOTEBOOKS]
 
 
-def test_there_are_notebooks():
-    assert NOTEBOOKS
+def test_every_course_notebook_is_there():
+    assert NOTEBOOKS and all(path.is_file() for path in NOTEBOOKS)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -5,16 +5,18 @@
     python tools/build_course.py --report-only        # rewrite docs/results.md and .json from build/
     python tools/build_course.py --compare            # ... and list what moved since the committed run
     python tools/build_course.py --fresh-cache        # each run with an empty cache: first-run times
-    python tools/build_course.py --runs fast --notebooks 05   # re-execute notebook 05 of a built run
+    python tools/build_course.py --runs fast --notebooks 05   # re-execute notebook 05 of a built (or committed) run
 
 Each run executes its notebooks one by one in a fresh kernel, with that run's settings, and
 writes to ``build/<run>/``: the executed notebooks, their HTML rendering with figures, and
 ``results.json`` (wall time and peak memory per notebook, and the metrics each notebook showed
 with ``utils.report.show_metrics``). ``--notebooks`` re-executes only some notebooks of runs
-already built and keeps the other notebooks' results; the report marks the re-executed ones. The report, ``docs/results.md``, and its machine-readable
-twin ``docs/results.json`` are written from those files only, so every number in them comes from
-an executed notebook. ``--compare`` first checks the new results against the committed
-``docs/results.json`` and lists every metric that moved by more than run-to-run noise.
+already built (here, or in the committed report) and keeps the other notebooks' results; the
+report marks the re-executed ones. The report, ``docs/results.md``, and its machine-readable twin
+``docs/results.json`` are written from those files and from the committed report's runs not built
+here, so every number in them comes from an executed notebook. ``--compare`` first checks the new
+results against the committed ``docs/results.json`` and lists every metric that moved by more than
+run-to-run noise.
 
 Other settings (``COURSE_OFFLINE``, ``COURSE_DATA_DIR``, ``COURSE_CACHE_DIR``) are taken from
 the environment and recorded in the report.
@@ -39,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from notebook_style import COURSE_NOTEBOOKS  # noqa: E402
 from utils.config import settings  # noqa: E402
 from utils.report import RESULTS_MIME, metrics_markdown  # noqa: E402
 
@@ -61,7 +64,9 @@ class Run:
     settings: tuple[tuple[str, str], ...] = ()  # more environment variables, e.g. (("COURSE_IMAGE_FOLDER", "retinamnist"),)
 
     def notebooks(self, notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
-        return [p for p in sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb")) if p.name[:2] not in self.skip]
+        """The course's notebooks (``COURSE_NOTEBOOKS``) in ``notebooks_dir`` that this run executes."""
+        return [notebooks_dir / name for name in COURSE_NOTEBOOKS
+                if name[:2] not in self.skip and (notebooks_dir / name).is_file()]
 
     def environment(self) -> dict[str, str]:
         """This process's environment with the run's settings; folders made absolute, because
@@ -140,6 +145,21 @@ def collect_data_sources(notebook) -> list[str]:
     return list(dict.fromkeys(lines))
 
 
+def _relative(folder: str) -> str:
+    """A folder named relative to the course (``../shared/data``), not by this machine's absolute path."""
+    return os.path.relpath(folder, ROOT) if os.path.isabs(folder) else folder
+
+
+def _by_role(text: str, environment: dict[str, str]) -> str:
+    """``text`` with the data and cache folders named by their setting (``COURSE_DATA_DIR/medmnist/...``)
+    and the course's own folder by a relative path, so the report shows no machine's absolute paths."""
+    for role in ("COURSE_DATA_DIR", "COURSE_CACHE_DIR"):
+        folder = environment.get(role, "").strip()
+        if folder:
+            text = text.replace(folder.rstrip("/") + "/", role + "/").replace(folder, role)
+    return text.replace(str(ROOT) + "/", "")
+
+
 def render_html(notebook, target: Path) -> None:
     from nbconvert import HTMLExporter
 
@@ -147,14 +167,28 @@ def render_html(notebook, target: Path) -> None:
     target.write_text(body, encoding="utf-8")
 
 
+def committed_results(path: Path = REPORT_DATA) -> list[dict]:
+    """The runs of the committed report (``docs/results.json``); empty if there is none."""
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
+def _built_or_committed(name: str, build_dir: Path, committed: list[dict]) -> dict | None:
+    """Run ``name``'s results from ``build_dir``, else from the committed report, else None."""
+    built = build_dir / name / "results.json"
+    if built.is_file():
+        return json.loads(built.read_text())
+    return next((results for results in committed if results["run"] == name), None)
+
+
 def build_run(name: str, run: Run, build_dir: Path = BUILD_DIR, notebooks_dir: Path = NOTEBOOKS_DIR,
-              fresh_cache: bool = False, only: tuple[str, ...] = ()) -> dict:
+              fresh_cache: bool = False, only: tuple[str, ...] = (), committed: list[dict] = ()) -> dict:
     """Execute, render and summarise one run; returns (and saves) its results.
 
     With ``fresh_cache`` the run gets its own empty, temporary ``COURSE_CACHE_DIR``, so every
     model is trained and its times are those of a first run. With ``only`` (notebook numbers such
     as ``("05",)``) just those notebooks are executed; the other notebooks' results are kept from
-    ``build/<run>/results.json``, and each re-executed entry records when and with what cache.
+    ``build/<run>/results.json`` or, on a machine that has not built the run, from ``committed``
+    (the committed report's runs), and each re-executed entry records when and with what cache.
     """
     import nbformat
 
@@ -166,10 +200,11 @@ def build_run(name: str, run: Run, build_dir: Path = BUILD_DIR, notebooks_dir: P
         if unknown:
             raise ValueError(f"--notebooks: run {name!r} has no notebook {', '.join(unknown)}; "
                              f"it has {', '.join(p.name[:2] for p in sources)}.")
-        if not (out_dir / "results.json").is_file():
+        previous = _built_or_committed(name, build_dir, committed)
+        if previous is None:
             raise FileNotFoundError(f"--notebooks re-executes notebooks of a built run, but {out_dir / 'results.json'} "
-                                    f"is missing: build the whole run first (--runs {name}).")
-        previous = json.loads((out_dir / "results.json").read_text())
+                                    f"is missing and the committed report has no run {name!r}: "
+                                    f"build the whole run first (--runs {name}).")
         sources = [p for p in sources if p.name[:2] in only]
     out_dir.mkdir(parents=True, exist_ok=True)
     environment = run.environment()
@@ -181,8 +216,9 @@ def build_run(name: str, run: Run, build_dir: Path = BUILD_DIR, notebooks_dir: P
         results = {
             "run": name, "fast": run.fast, "dataset": run.dataset, "target_minutes": run.target_minutes,
             "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "settings": {k: environment.get(k, "") for k in ("COURSE_OFFLINE", "COURSE_DATA_DIR", *dict(run.settings))}
-            | {"COURSE_CACHE_DIR": "a new empty folder" if fresh_cache else environment.get("COURSE_CACHE_DIR", "")},
+            "settings": {k: _relative(environment.get(k, "")) for k in ("COURSE_OFFLINE", "COURSE_DATA_DIR", *dict(run.settings))}
+            | {"COURSE_CACHE_DIR": "a new empty folder" if fresh_cache
+               else _relative(environment.get("COURSE_CACHE_DIR", ""))},
             # Models trained and data downloaded earlier are reused from the cache: shorter times.
             "cache_files_at_start": sum(p.is_file() for p in cache_dir.rglob("*")) if cache_dir.is_dir() else 0,
             "notebooks": [],
@@ -200,7 +236,7 @@ def build_run(name: str, run: Run, build_dir: Path = BUILD_DIR, notebooks_dir: P
             notebook = nbformat.read(target, as_version=4)
             render_html(notebook, target.with_suffix(".html"))
             entry = {"name": source.name, **measured, "metrics": collect_metrics(notebook),
-                     "data_sources": collect_data_sources(notebook)}
+                     "data_sources": [_by_role(line, environment) for line in collect_data_sources(notebook)]}
             if previous is not None:
                 entry["reexecuted"] = {"started": results["started"], "cache_files_at_start": results["cache_files_at_start"],
                                        "COURSE_CACHE_DIR": results["settings"]["COURSE_CACHE_DIR"]}
@@ -359,9 +395,11 @@ def compare_results(committed: list[dict], rerun: list[dict], tolerance: float =
     return moved
 
 
-def load_results(build_dir: Path = BUILD_DIR) -> list[dict]:
-    """Every run's results found in ``build_dir``, in the order of RUNS (others after)."""
-    found = {p.parent.name: json.loads(p.read_text()) for p in build_dir.glob("*/results.json")}
+def load_results(build_dir: Path = BUILD_DIR, committed: list[dict] = ()) -> list[dict]:
+    """Every run's results found in ``build_dir``, and the ``committed`` runs not built there (so a
+    report rewritten after one run keeps the others), in the order of RUNS (others after)."""
+    found = {results["run"]: results for results in committed}
+    found |= {p.parent.name: json.loads(p.read_text()) for p in build_dir.glob("*/results.json")}
     order = list(RUNS) + sorted(set(found) - set(RUNS))
     return [found[name] for name in order if name in found]
 
@@ -382,15 +420,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.execute_one:
         print(json.dumps(execute_notebook(Path(args.execute_one[0]), Path(args.execute_one[1]))))
         return 0
+    committed = committed_results()
+    if args.compare and not committed:
+        parser.error(f"--compare needs the committed {REPORT_DATA.relative_to(ROOT)}, which is missing.")
     if not args.report_only:
         for name in args.runs:
-            build_run(name, RUNS[name], fresh_cache=args.fresh_cache, only=tuple(args.notebooks))
-    all_results = load_results()
+            build_run(name, RUNS[name], fresh_cache=args.fresh_cache, only=tuple(args.notebooks), committed=committed)
+    all_results = load_results(committed=committed)
     moved = []
     if args.compare:
-        if not REPORT_DATA.is_file():
-            parser.error(f"--compare needs the committed {REPORT_DATA.relative_to(ROOT)}, which is missing.")
-        moved = compare_results(json.loads(REPORT_DATA.read_text()), all_results, tolerance=args.tolerance)
+        moved = compare_results(committed, all_results, tolerance=args.tolerance)
         print(f"Compared with the committed run, {len(moved)} metric(s) moved by more than {args.tolerance}.")
         print("".join(f"  {line}\n" for line in moved), end="")
     REPORT.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,18 @@
-"""The cells every course notebook shares, and the rules `clean_notebooks.py` applies."""
+"""The course's notebooks, the cells every one of them shares, and the rules `clean_notebooks.py` applies."""
 
 REPOSITORY = "dl-image-analysis/course"  # GitHub owner/name of the course
+
+# The course, in order: what the tests run and check and what tools/build_course.py executes. Other notebooks in
+# notebooks/ (a learner's copy, `07_my_cells.ipynb`) are left alone, and the test summary says so.
+COURSE_NOTEBOOKS = (
+    "01_mnist_exploration.ipynb",
+    "02_traditional_approach.ipynb",
+    "03_deep_learning_cnn.ipynb",
+    "04_transfer_learning.ipynb",
+    "05_interpretability.ipynb",
+    "06_case_study_chest_xray.ipynb",
+    "07_your_own_images.ipynb",
+)
 REPOSITORY_URL = f"https://github.com/{REPOSITORY}"
 
 

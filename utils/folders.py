@@ -24,6 +24,11 @@ The rules :func:`load_image_folder` applies to every file:
 
 A file that cannot be read is skipped; all such files are listed in one warning at the end.
 
+**The positive class** (the finding, e.g. ``malignant``) is the class folder that ``positive_class`` or,
+by default, ``COURSE_POSITIVE_CLASS`` names; unset, the one that the folder's ``dataset.json`` names
+(:func:`export_image_folder` writes it, with the registry's positive class and whether the classes are
+ordered grades), else none.
+
 A trained model is saved with :func:`save_classifier` as a ``.keras`` file and a ``.json`` file beside
 it that says what prediction needs (class names, image size, colour, fit); :func:`predict_folder`
 uses both to label a folder of new images in another Python process, without the notebook.
@@ -34,7 +39,7 @@ from __future__ import annotations
 import csv
 import json
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -42,7 +47,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
 
-from utils.config import atomic_write, cache_path
+from utils.config import atomic_write, cache_path, settings
 from utils.data import Dataset
 from utils.images import check_int, check_number
 from utils.models import to_model_input
@@ -52,6 +57,7 @@ SPLITS = ("train", "val", "test")
 FITS = ("pad", "crop")
 COLOURS = ("grey", "rgb")
 PROGRESS_MIN_FILES = 200  # folders with more files than this show a progress bar
+DESCRIPTION_FILE = "dataset.json"  # what export_image_folder says of the data set: positive class, ordinal
 
 
 @dataclass(frozen=True)
@@ -179,6 +185,20 @@ def _warn_unreadable(unreadable: list[str]) -> None:
                       stacklevel=3)
 
 
+def _class_order(folder: Path, class_names: tuple[str, ...], positive_class: str | None) -> tuple[int | None, bool]:
+    """The index of the positive class and whether the classes are ordinal, by the module's rule."""
+    description_file = folder / DESCRIPTION_FILE
+    description = json.loads(description_file.read_text()) if description_file.is_file() else {}
+    setting = settings().positive_class
+    argument, chosen = (("positive_class", positive_class) if positive_class is not None
+                        else ("COURSE_POSITIVE_CLASS", setting) if setting is not None
+                        else (str(description_file), description.get("positive_class")))
+    if chosen is not None and chosen not in class_names:
+        raise ValueError(f"{argument} must name one of the class folders of {folder} ({', '.join(class_names)}), "
+                         f"got {chosen!r}.")
+    return (class_names.index(chosen) if chosen is not None else None), bool(description.get("ordinal", False))
+
+
 def load_image_folder(
     path: str | Path,
     *,
@@ -186,6 +206,7 @@ def load_image_folder(
     colour: str | None = None,
     fit: str = "pad",
     name: str | None = None,
+    positive_class: str | None = None,
 ) -> FolderDataset:
     """Read a folder of labelled images (layout and rules: see the module) into a :class:`FolderDataset`.
 
@@ -196,6 +217,8 @@ def load_image_folder(
         colour: ``"grey"`` or ``"rgb"`` to force one; None chooses from the files (colour if any image is).
         fit: ``"pad"`` (keep the whole image, pad with black) or ``"crop"`` (fill, cut the long side).
         name: the data set's name (default: the folder's name).
+        positive_class: the class folder of the clinically positive class (default: ``COURSE_POSITIVE_CLASS``,
+            else the folder's ``dataset.json``, else none).
 
     Returns:
         uint8 images, ``(N, image_size, image_size)`` grey or ``(..., 3)`` colour, int64 labels (the index
@@ -203,7 +226,8 @@ def load_image_folder(
 
     Raises:
         ValueError: a missing folder, a folder without images, an empty class folder, a single class,
-            split folders whose class names differ, or bad arguments; each names the folder.
+            split folders whose class names differ, a positive class that is no class folder, or bad
+            arguments; each names the folder.
     """
     folder = Path(path).expanduser()
     if not folder.is_dir():
@@ -223,6 +247,7 @@ def load_image_folder(
         if tuple(classes) != class_names:
             raise ValueError(f"the class folders of {folder / split} ({', '.join(classes)}) differ from those of "
                              f"{folder / 'train'} ({', '.join(class_names)}); every split needs the same classes.")
+    positive_index, ordinal = _class_order(folder, class_names, positive_class)
 
     unreadable, sizes, pixels, labels, files = [], {}, {}, {}, {}
     for split, classes in layout.items():
@@ -253,9 +278,10 @@ def load_image_folder(
         name=name or folder.name, x_train=arrays["train"], y_train=labels["train"], x_test=arrays["test"],
         y_test=labels["test"], class_names=class_names, source=source, x_val=arrays["val"], y_val=labels["val"],
         files=files, sizes_found=dict(sizes), image_size=int(image_size), colour=colour, fit=fit,
-        has_splits=bool(split_folders),
+        has_splits=bool(split_folders), positive_class=positive_index, ordinal=ordinal,
     )
-    print(f"{dataset.name}: {len(class_names)} classes ({', '.join(class_names)}), {counts}, {colour}, "
+    positive = f"positive class: {class_names[positive_index]}, " if positive_index is not None else ""
+    print(f"{dataset.name}: {len(class_names)} classes ({', '.join(class_names)}), {positive}{counts}, {colour}, "
           f"{image_size}x{image_size} ({fit}); source: {source}")
     return dataset
 
@@ -288,13 +314,11 @@ def split_dataset(dataset: FolderDataset, *, val_fraction: float = 0.15, test_fr
             raise ValueError(f"{dataset.name}: too few images per class for a stratified {split} split "
                              f"({np.bincount(y).tolist()} per class): {error}") from error
         parts[split] = (x_out, y_out, list(files_out))
-    return FolderDataset(
-        name=dataset.name, x_train=x, y_train=y, x_test=parts["test"][0], y_test=parts["test"][1],
-        class_names=dataset.class_names, source=dataset.source + f"; {' and '.join(drawn)} split drawn stratified, seed {seed}",
+    return replace(
+        dataset, x_train=x, y_train=y, x_test=parts["test"][0], y_test=parts["test"][1],
+        source=dataset.source + f"; {' and '.join(drawn)} split drawn stratified, seed {seed}",
         x_val=parts["val"][0], y_val=parts["val"][1],
         files={"train": list(files), "val": list(parts["val"][2]), "test": list(parts["test"][2])},
-        sizes_found=dataset.sizes_found, image_size=dataset.image_size, colour=dataset.colour, fit=dataset.fit,
-        has_splits=dataset.has_splits,
     )
 
 
@@ -304,7 +328,9 @@ def export_image_folder(dataset: Dataset, path: str | Path) -> Path:
     Splits: train, test, and val if the data set has one (e.g. a MedMNIST data set). ``<index>`` is
     the image's position in its split, zero-padded, so files sort in the data set's order. Class names
     must be usable as folder names (no ``/``); :func:`load_image_folder` sorts them, so a data set whose
-    class names are not in sorted order comes back with other label numbers.
+    class names are not in sorted order comes back with other label numbers. ``path/dataset.json``,
+    written last, names the positive class and says whether the classes are ordinal, so that the folder
+    read back keeps both.
     """
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset must be a utils.data.Dataset, got {type(dataset).__name__}.")
@@ -321,18 +347,21 @@ def export_image_folder(dataset: Dataset, path: str | Path) -> Path:
         digits = len(str(len(images)))
         for i, (image, label) in enumerate(zip(np.asarray(images, np.uint8), labels)):
             Image.fromarray(image).save(root / split / dataset.class_names[label] / f"{i:0{digits}d}.png")
+    positive = dataset.class_names[dataset.positive_class] if dataset.positive_class is not None else None
+    with atomic_write(root / DESCRIPTION_FILE) as temporary:
+        temporary.write_text(json.dumps({"positive_class": positive, "ordinal": dataset.ordinal}, indent=2))
     return root
 
 
 def demo_folder(name: str) -> Path:
     """A MedMNIST data set (``"breastmnist"``, ``"retinamnist"``, ...) as an image folder in the course
-    cache, exported once from the official file: the default data of notebook 07."""
+    cache, exported once from the official file (its ``dataset.json``, written last, marks a complete
+    export): the default data of notebook 07."""
     from utils.medmnist import load_medmnist
 
-    folder = cache_path("folders", name, "done").parent
-    if not (folder / "done").is_file():
+    folder = cache_path("folders", name, DESCRIPTION_FILE).parent
+    if not (folder / DESCRIPTION_FILE).is_file():
         export_image_folder(load_medmnist(name), folder)
-        (folder / "done").write_text("exported by utils.folders.demo_folder\n")
     return folder
 
 

@@ -34,6 +34,8 @@ class MedMNISTInfo:
 
     ``channels`` is 1 for grey images, stored as (N, H, W), and 3 for colour, (N, H, W, 3).
     ``n_samples`` gives the official split sizes, ``md5`` the official MD5 per image size.
+    ``positive_class`` (the index of the clinically positive class) and ``ordinal`` (ordered grades):
+    as in :class:`~utils.data.Dataset`.
     """
 
     title: str
@@ -42,6 +44,8 @@ class MedMNISTInfo:
     channels: int
     n_samples: dict[str, int]
     md5: dict[int, str]
+    positive_class: int | None = None
+    ordinal: bool = False
 
 
 MEDMNIST_INFO = {
@@ -50,6 +54,7 @@ MEDMNIST_INFO = {
         description="paediatric chest X-rays, normal vs. pneumonia (Kermany et al., Cell 2018)",
         class_names=("normal", "pneumonia"),
         channels=1,
+        positive_class=1,
         n_samples={"train": 4708, "val": 524, "test": 624},
         md5={
             28: "28209eda62fecd6e6a2d98b1501bb15f",
@@ -63,6 +68,7 @@ MEDMNIST_INFO = {
         description="breast ultrasound, malignant vs. normal or benign (Al-Dhabyani et al., Data in Brief 2020)",
         class_names=("malignant", "normal or benign"),
         channels=1,
+        positive_class=0,
         n_samples={"train": 546, "val": 78, "test": 156},
         md5={
             28: "750601b1f35ba3300ea97c75c52ff8f6",
@@ -77,6 +83,7 @@ MEDMNIST_INFO = {
                     "Patterns 2022)",
         class_names=("0 no DR", "1 mild", "2 moderate", "3 severe", "4 proliferative"),
         channels=3,
+        ordinal=True,
         n_samples={"train": 1080, "val": 120, "test": 400},
         md5={
             28: "bd4c0672f1bba3e3a89f0e4e876791e4",
@@ -279,5 +286,5 @@ def load_medmnist(name: str, size: int = 28) -> MedMNIST:
         x_test=arrays["test_images"], y_test=arrays["test_labels"],
         class_names=info.class_names, source=f"{origin}; {verdict}",
         x_val=arrays["val_images"], y_val=arrays["val_labels"],
-        size=size, md5=md5, official=official,
+        size=size, md5=md5, official=official, positive_class=info.positive_class, ordinal=info.ordinal,
     )
