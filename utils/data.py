@@ -41,7 +41,8 @@ class Dataset:
     """A labelled image data set: its splits, class names, what its classes mean and where it came from.
 
     Images are uint8, ``(N, H, W)`` grey or ``(N, H, W, 3)`` colour; labels int64 ``(N,)``. The
-    validation split is optional (``x_val`` and ``y_val`` both None when the source has none).
+    validation split is optional: ``x_val`` and ``y_val`` are both None when the source has none
+    (MNIST), and empty arrays in a folder whose validation split is still to be drawn.
     ``positive_class`` is the index of the clinically positive class (the finding: e.g. malignant,
     pneumonia), for which ROC curves, sensitivity and specificity are computed; None when the data set
     has none (digits). ``ordinal`` says that the classes are ordered grades (e.g. RetinaMNIST's five).
