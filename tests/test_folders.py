@@ -150,6 +150,8 @@ def test_image_folder_accepts_a_folder_or_a_medmnist_name(tmp_path, monkeypatch)
     assert sum(1 for _ in (demo / "test").rglob("*.png")) == 156
     dataset = folders.load_image_folder(demo)
     assert dataset.class_names[dataset.positive_class] == "malignant" and not dataset.ordinal  # the registry's
+    graded = folders.load_image_folder(folders.image_folder("retinamnist"))
+    assert graded.positive_class is None and graded.ordinal
     with pytest.raises(ValueError, match="existing folder or one of"):
         folders.image_folder(tmp_path / "nowhere")
 
