@@ -100,21 +100,15 @@ def _is_positive(y: np.ndarray, positive_class: int) -> np.ndarray:
 
 
 def sensitivity(y_true: np.ndarray, y_pred: np.ndarray, *, positive_class: int) -> float:
-    """True-positive rate, TP / (TP + FN): the fraction of the images of ``positive_class`` called that class.
-
-    Args:
-        y_true, y_pred: true and predicted class labels, 0 / 1.
-        positive_class: the class to find (the finding), 0 or 1.
-    """
+    """True-positive rate, TP / (TP + FN): the fraction of the images of ``positive_class`` (the finding,
+    0 or 1) called that class. ``y_true`` and ``y_pred``: true and predicted class labels, 0 / 1."""
     y_true, y_pred = _check_predictions(y_true, y_pred)
     return _sensitivity(_is_positive(y_true, positive_class), _is_positive(y_pred, positive_class))
 
 
 def specificity(y_true: np.ndarray, y_pred: np.ndarray, *, positive_class: int) -> float:
-    """True-negative rate, TN / (TN + FP): the fraction of the other images not called ``positive_class``.
-
-    Args: as for :func:`sensitivity`.
-    """
+    """True-negative rate, TN / (TN + FP): the fraction of the other images not called ``positive_class``
+    (arguments as for :func:`sensitivity`)."""
     y_true, y_pred = _check_predictions(y_true, y_pred)
     return _specificity(_is_positive(y_true, positive_class), _is_positive(y_pred, positive_class))
 
@@ -481,15 +475,10 @@ def _quadratic_kappa(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     """Cohen's kappa with quadratic weights of checked grade labels: what the bootstrap repeats."""
     observed = np.zeros((n_classes, n_classes))
     np.add.at(observed, (y_true, y_pred), 1)
-    grades = np.arange(n_classes)
-    weights = (grades[:, None] - grades[None, :]) ** 2
+    weights = np.subtract.outer(np.arange(n_classes), np.arange(n_classes)) ** 2
     expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / len(y_true)
     chance = float(np.sum(weights * expected))
     return 1 - float(np.sum(weights * observed)) / chance if chance > 0 else float("nan")
-
-
-def _within_one_grade(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.mean(np.abs(y_true - y_pred) <= 1))
 
 
 def ordinal_metrics(y_true: np.ndarray, probabilities: np.ndarray, *, n_bootstrap: int = 1000,
@@ -505,7 +494,6 @@ def ordinal_metrics(y_true: np.ndarray, probabilities: np.ndarray, *, n_bootstra
     y_true, probabilities = _check_probabilities(y_true, probabilities)
     n_classes = probabilities.shape[1]
     options = {"n_bootstrap": n_bootstrap, "confidence": confidence, "seed": seed}
-    return {"quadratic-weighted kappa": _bootstrap(lambda t, p: _quadratic_kappa(t, p.argmax(axis=1), n_classes),
-                                                   y_true, probabilities, **options),
-            "within one grade": _bootstrap(lambda t, p: _within_one_grade(t, p.argmax(axis=1)), y_true,
-                                           probabilities, **options)}
+    measures = {"quadratic-weighted kappa": lambda t, p: _quadratic_kappa(t, p.argmax(axis=1), n_classes),
+                "within one grade": lambda t, p: float(np.mean(np.abs(t - p.argmax(axis=1)) <= 1))}
+    return {name: _bootstrap(measure, y_true, probabilities, **options) for name, measure in measures.items()}
