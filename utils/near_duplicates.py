@@ -35,13 +35,12 @@ _BLOCK = 2048  # rows of the distance matrix computed at once (memory bounded fo
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
+    """One image as float32 (H, W) grey (ITU-R 601 luma for colour); the hash ignores the value scale."""
     image = np.asarray(image)
-    if image.dtype == bool:
-        image = image.astype(np.uint8) * 255
     if image.ndim == 3 and image.shape[-1] == 1:
         image = image[..., 0]
     if image.ndim == 3 and image.shape[-1] in (3, 4):
-        return np.asarray(Image.fromarray(image[..., :3].astype(np.uint8)).convert("F"))
+        return image[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
     if image.ndim != 2:
         raise ValueError(f"images must be (H, W) grey or (H, W, 3) colour images, got one of shape {image.shape}.")
     return image.astype(np.float32)
@@ -57,8 +56,9 @@ def perceptual_hashes(images: Iterable[np.ndarray]) -> np.ndarray:
     """The DCT perceptual hash of every image and of its mirror image (flipped left-right).
 
     Args:
-        images: grey (H, W) or colour (H, W, 3) images, uint8 or float, of any sizes (a batch array or
-            any iterable, e.g. a generator that reads files one at a time).
+        images: grey (H, W) or colour (H, W, 3) images of any sizes, uint8, bool or float (the hash does
+            not depend on the scale of the values): a batch array or any iterable, e.g. a generator that
+            reads files one at a time.
 
     Returns:
         bool (N, 2, 63): the hash of each image (``[:, 0]``) and of its mirror image (``[:, 1]``). The
@@ -69,7 +69,7 @@ def perceptual_hashes(images: Iterable[np.ndarray]) -> np.ndarray:
     hashes = []
     for image in images:
         grey = _grey(image)
-        small = np.asarray(Image.fromarray(grey, mode="F").resize((HASH_RESIZE, HASH_RESIZE), Image.Resampling.BILINEAR))
+        small = np.asarray(Image.fromarray(grey).resize((HASH_RESIZE, HASH_RESIZE), Image.Resampling.BILINEAR))
         hashes.append((_hash_bits(small), _hash_bits(small[:, ::-1])))
     if not hashes:
         raise ValueError("images must hold at least one image, got none.")
@@ -175,7 +175,8 @@ def group_split(
     Returns:
         ``{"train": indices, "val": indices, "test": indices}``, each sorted.
     """
-    labels = check_labels(labels, name="labels")
+    labels = np.asarray(labels)
+    labels = check_labels(labels, int(labels.max()) + 1 if labels.size else 1)
     groups = np.asarray(groups)
     if groups.shape != labels.shape or not np.issubdtype(groups.dtype, np.integer):
         raise ValueError(f"groups must be integers, one per label {labels.shape}, got {groups.dtype} {groups.shape}.")
@@ -193,13 +194,14 @@ def group_split(
     np.add.at(counts, (inverse, labels), 1)
     rng = np.random.default_rng(seed)
     order = sorted(rng.permutation(len(group_ids)), key=lambda g: -counts[g].sum())
+    active = np.array([fractions[name] > 0 for name in names])
     assigned = np.empty(len(group_ids), np.int64)
     for g in order:
-        # How far each split is below its target, for the classes of this group (weighted by its images).
-        with np.errstate(divide="ignore", invalid="ignore"):
-            shortfall = np.where(target > 0, (target - filled) / target, -np.inf)
-        deficit = np.where(counts[g] > 0, counts[g] * shortfall, 0).sum(axis=1)
-        deficit[[fractions[n] == 0 for n in names]] = -np.inf
+        # How far each split is below its target (relative), for the classes of this group, weighted by its images.
+        present = counts[g] > 0
+        with np.errstate(divide="ignore", invalid="ignore"):  # an empty validation split has targets 0
+            shortfall = (target[:, present] - filled[:, present]) / target[:, present]
+        deficit = np.where(active, (counts[g, present] * shortfall).sum(axis=1), -np.inf)
         split = int(np.argmax(deficit))
         assigned[g] = split
         filled[split] += counts[g]
