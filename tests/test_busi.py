@@ -206,6 +206,13 @@ def test_a_wrong_archive_is_rejected_and_nothing_is_kept(small_release, tmp_path
     assert not list((tmp_path / "cache" / "busi").glob(".download-*"))
 
 
+def test_a_failed_download_falls_back_too(course_env, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(busi, "BUSI_URL", (tmp_path / "gone.zip").as_uri())
+    monkeypatch.setenv("COURSE_OFFLINE", "0")
+    data = busi.load_busi_or_breastmnist(28)
+    assert "Could not download" in capsys.readouterr().out and data.name == "breastmnist"
+
+
 def test_offline_without_busi_says_so_and_falls_back_to_breastmnist(course_env, capsys):
     with pytest.raises(FileNotFoundError, match="COURSE_OFFLINE=1 forbids the download"):
         busi.load_busi(32)
@@ -291,6 +298,8 @@ def test_real_breastmnist_split_maps_every_image_with_its_label(real_env):
     assert {k: len(v) for k, v in split.files.items()} == {"train": 546, "val": 78, "test": 156}
     every = [name for names in split.files.values() for name in names]
     assert len(set(every)) == 780
+    positions = split.indices(tuple(reversed(every)))
+    assert sorted(np.concatenate(list(positions.values())).tolist()) == list(range(780))
     breastmnist = busi.load_medmnist("breastmnist")
     for s, names in split.files.items():
         busi_labels = [busi.BREASTMNIST_LABEL[name.split(" ")[0]] for name in names]

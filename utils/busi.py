@@ -406,13 +406,15 @@ def _fallback_notice(reason: str) -> str:
 
 
 def load_busi_or_breastmnist(image_size: int = 128, *, fit: str = "pad") -> BUSIImages:
-    """:func:`load_busi`, or, when BUSI is not on this machine and the network is off, a loud notice and
-    :func:`breastmnist_fallback` at ``image_size`` (so a fresh clone still runs offline)."""
+    """:func:`load_busi`, or, when BUSI cannot be had (offline and not on this machine, a download that
+    failed or was not the BUSI archive), a loud notice and :func:`breastmnist_fallback` at
+    ``image_size``, so that a fresh clone still runs offline."""
     try:
-        return load_busi(image_size, fit=fit)
-    except FileNotFoundError as error:
+        find_busi()
+    except (OSError, ValueError) as error:
         print(_fallback_notice(str(error)))
         return breastmnist_fallback(image_size)
+    return load_busi(image_size, fit=fit)
 
 
 # --- BreastMNIST's official split, recovered on BUSI ---------------------------------------------
