@@ -155,6 +155,9 @@ def test_decoded_arrays_are_cached_and_refreshed_when_a_file_changes(busi_dir, t
     Image.fromarray(np.zeros((47, 65), np.uint8)).save(changed)
     third = busi.load_busi(32)
     assert "decoded, then cached" in third.source and third.images[5].max() == 0
+    for cache_file in (tmp_path / "cache" / "busi").glob("arrays-*.npz"):
+        cache_file.write_bytes(b"cut short")  # a damaged cache file is decoded again, not an error
+    assert "decoded, then cached" in busi.load_busi(32).source
 
 
 def test_original_images_in_the_order_asked(busi_dir):
