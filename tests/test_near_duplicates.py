@@ -71,6 +71,17 @@ def test_pairs_and_groups_join_chains(pictures):
         nd.near_duplicate_pairs(hashes, threshold=-1)
 
 
+def test_near_duplicates_between_two_sets(pictures, monkeypatch):
+    camera, coins, moon, text = pictures[:4]
+    train = nd.perceptual_hashes([coins, camera, moon])
+    test = nd.perceptual_hashes([_copies(camera)["smaller"], text, moon[:, ::-1]])
+    for block in (2048, 2):
+        monkeypatch.setattr(nd, "_BLOCK", block)
+        pairs = nd.near_duplicates_between(test, train)
+        assert sorted(zip(pairs.first.tolist(), pairs.second.tolist())) == [(0, 1), (2, 2)]
+    assert len(nd.near_duplicates_between(test, train, threshold=63)) == 3 * 3  # every pair
+
+
 def test_pairs_computed_by_blocks_are_the_same(pictures, monkeypatch):
     images = [p for picture in pictures[:5] for p in (picture, *_copies(picture).values())]
     hashes = nd.perceptual_hashes(images)

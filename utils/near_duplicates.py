@@ -9,7 +9,8 @@ train / test split let a model score on images it has already seen.
 "pHash": the signs of the lowest spatial frequencies of a 32 x 32 grey version, relative to their
 median), for the image and for its mirror image. Two images are near-duplicates when their fingerprints
 differ in at most ``threshold`` bits (the Hamming distance), in either orientation:
-:func:`near_duplicate_pairs` lists such pairs, :func:`near_duplicate_groups` joins them into groups
+:func:`near_duplicate_pairs` lists such pairs (:func:`near_duplicates_between` those between two sets of
+images, e.g. test images with a copy in the training split), :func:`near_duplicate_groups` joins them into groups
 (if A ~ B and B ~ C, all three are one group, even when A and C differ more), and :func:`group_split`
 splits by group, stratified by class, so that no group crosses splits.
 
@@ -91,27 +92,25 @@ def _check_hashes(hashes: np.ndarray) -> np.ndarray:
     return hashes
 
 
-def hash_distances(hashes: np.ndarray, rows: slice | None = None) -> np.ndarray:
-    """The Hamming distance (bits) between the hashes of ``rows`` (default: all) and all images, the
-    smaller of the two orientations (so an image and its mirror image are at distance 0).
+def hash_distances(hashes: np.ndarray, others: np.ndarray | None = None) -> np.ndarray:
+    """The Hamming distance (bits) between every hash of ``hashes`` and every hash of ``others``
+    (default: ``hashes`` itself), the smaller of the two orientations (so an image and its mirror image
+    are at distance 0).
 
-    Returns int (len(rows), N). For many images, compute it by blocks of rows.
+    Returns int (len(hashes), len(others)). For many images, compute it by blocks of rows.
     """
-    hashes = _check_hashes(hashes)
-    rows = slice(None) if rows is None else rows
-    as_float = hashes.astype(np.float32)
-    upright = as_float[:, 0]
-    left = as_float[rows, 0]
-    bits = hashes.shape[2]
+    hashes = _check_hashes(hashes).astype(np.float32)
+    others = hashes if others is None else _check_hashes(others).astype(np.float32)
+    left = hashes[:, 0]
     # Hamming distance of bit vectors a, b: bits - a.b - (1-a).(1-b), computed as matrix products.
-    same = left @ upright.T + (1 - left) @ (1 - upright).T
-    same_mirrored = left @ as_float[:, 1].T + (1 - left) @ (1 - as_float[:, 1]).T
-    return (bits - np.maximum(same, same_mirrored)).round().astype(np.int64)
+    same = np.maximum(left @ others[:, 0].T + (1 - left) @ (1 - others[:, 0]).T,
+                      left @ others[:, 1].T + (1 - left) @ (1 - others[:, 1]).T)
+    return (hashes.shape[2] - same).round().astype(np.int64)
 
 
 @dataclass(frozen=True)
 class Pairs:
-    """Pairs of images ``(first[k], second[k])``, first < second, at ``distance[k]`` bits."""
+    """Pairs of images ``(first[k], second[k])`` at ``distance[k]`` bits, sorted by distance."""
 
     first: np.ndarray
     second: np.ndarray
@@ -121,23 +120,34 @@ class Pairs:
         return len(self.first)
 
 
-def near_duplicate_pairs(hashes: np.ndarray, threshold: int = DEFAULT_THRESHOLD) -> Pairs:
-    """Every pair of images whose hashes differ in at most ``threshold`` bits (either orientation),
-    sorted by distance. Memory stays bounded: the distances are computed by blocks of rows."""
+def _pairs(hashes: np.ndarray, others: np.ndarray | None, threshold: int) -> Pairs:
+    """The pairs within ``threshold`` bits between ``hashes`` and ``others`` (None: among ``hashes``, each
+    pair once, first < second), computed by blocks of rows so that memory stays bounded."""
     hashes = _check_hashes(hashes)
     threshold = check_int("threshold (bits)", threshold, 0, hashes.shape[2])
     first, second, distance = [], [], []
     for start in range(0, len(hashes), _BLOCK):
-        block = hash_distances(hashes, slice(start, start + _BLOCK))
+        block = hash_distances(hashes[start:start + _BLOCK], hashes if others is None else others)
         i, j = np.nonzero(block <= threshold)
-        i = i + start
-        keep = i < j
-        first.append(i[keep])
+        keep = i + start < j if others is None else np.ones(len(i), bool)
+        first.append(i[keep] + start)
         second.append(j[keep])
-        distance.append(block[i[keep] - start, j[keep]])
+        distance.append(block[i[keep], j[keep]])
     first, second, distance = (np.concatenate(a) for a in (first, second, distance))
     order = np.lexsort((second, first, distance))
     return Pairs(first[order], second[order], distance[order])
+
+
+def near_duplicate_pairs(hashes: np.ndarray, threshold: int = DEFAULT_THRESHOLD) -> Pairs:
+    """Every pair of images (``first < second``) whose hashes differ in at most ``threshold`` bits (either
+    orientation), sorted by distance."""
+    return _pairs(hashes, None, threshold)
+
+
+def near_duplicates_between(hashes: np.ndarray, others: np.ndarray, threshold: int = DEFAULT_THRESHOLD) -> Pairs:
+    """Every image of ``hashes`` (``first``) with a near-duplicate in ``others`` (``second``), e.g. test
+    images against training images: ``len(np.unique(pairs.first))`` test images have a copy in training."""
+    return _pairs(hashes, _check_hashes(others), threshold)
 
 
 def near_duplicate_groups(hashes: np.ndarray, threshold: int = DEFAULT_THRESHOLD) -> np.ndarray:
