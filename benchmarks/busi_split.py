@@ -39,6 +39,7 @@ from PIL import Image  # noqa: E402
 from skimage.transform import resize  # noqa: E402
 
 from utils import busi, near_duplicates as nd  # noqa: E402
+from utils.medmnist import load_medmnist  # noqa: E402
 
 THRESHOLDS = (0, 4, 6, 8, 10, 12, 14)
 SHOWN_PAIRS = 6
@@ -166,7 +167,7 @@ def breastmnist_section() -> list[str]:
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     every = [name for names in split.files.values() for name in names]
     rms = np.concatenate(list(split.rms.values()))
-    data = busi.load_medmnist("breastmnist")
+    data = load_medmnist("breastmnist")
     agree = all(
         [busi.BREASTMNIST_LABEL[name.split(" ")[0]] for name in names] == getattr(data, f"y_{s}").tolist()
         for s, names in split.files.items())

@@ -13,6 +13,7 @@ from PIL import Image
 from utils import busi
 from utils.config import COURSE_ROOT
 from utils.folders import fit_to_square
+from utils.medmnist import load_medmnist
 
 SHARED_DATA = COURSE_ROOT.parent / "shared" / "data"  # the offline copy that CI uses
 SMALL_COUNTS = {"benign": 3, "malignant": 2, "normal": 2}
@@ -303,7 +304,7 @@ def test_real_breastmnist_split_maps_every_image_with_its_label(real_env):
     assert len(set(every)) == 780
     positions = split.indices(tuple(reversed(every)))
     assert sorted(np.concatenate(list(positions.values())).tolist()) == list(range(780))
-    breastmnist = busi.load_medmnist("breastmnist")
+    breastmnist = load_medmnist("breastmnist")
     for s, names in split.files.items():
         busi_labels = [busi.BREASTMNIST_LABEL[name.split(" ")[0]] for name in names]
         np.testing.assert_array_equal(getattr(breastmnist, f"y_{s}"), busi_labels)
