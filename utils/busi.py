@@ -380,15 +380,16 @@ def breastmnist_fallback(image_size: int = 28) -> BUSIImages:
     data = load_medmnist("breastmnist")
     splits = {split: getattr(data, f"x_{split}") for split in MEDMNIST_SPLITS}
     images = np.concatenate(list(splits.values()))
-    if image_size != images.shape[1]:
+    stored = images.shape[1]
+    if image_size != stored:
         images = np.stack([fit_to_square(image, image_size) for image in images])
     return BUSIImages(
         name="breastmnist", images=images, masks=None,
         labels=np.concatenate([getattr(data, f"y_{split}") for split in MEDMNIST_SPLITS]),
         class_names=data.class_names,
         files=tuple(f"{split} {i}" for split, x in splits.items() for i in range(len(x))),
-        original_sizes=np.full((len(images), 2), data.size, np.int64),
-        source=f"FALLBACK: BreastMNIST at {data.size} px, two classes, no masks ({data.source})",
+        original_sizes=np.full((len(images), 2), stored, np.int64),
+        source=f"FALLBACK: BreastMNIST at {stored} px, two classes, no masks ({data.source})",
         image_size=int(image_size), fit="pad",
     )
 
