@@ -181,7 +181,7 @@ def _official_download(medmnist_env, tmp_path, name="breastmnist"):
         targets.append(Path(destination))
         Path(destination).write_bytes(source.read_bytes())
 
-    medmnist_env.setattr(medmnist, "_download", download)
+    medmnist_env.setattr(medmnist, "download", download)
     medmnist_env.setenv("COURSE_OFFLINE", "0")
     return targets
 

@@ -83,7 +83,7 @@ def test_download_is_verified_and_cached(medmnist_env, tmp_path, capsys):
         urls.append(url)
         destination.write_bytes(source.read_bytes())
 
-    medmnist_env.setattr(medmnist, "_download", fake_download)
+    medmnist_env.setattr(medmnist, "download", fake_download)
     ds = medmnist.load_medmnist("breastmnist", size=128)
     assert ds.official and ds.x_val.shape == (4, 128, 128)
     assert urls == [medmnist.MEDMNIST_URL.format(file_name="breastmnist_128.npz")]
@@ -98,7 +98,7 @@ def test_a_download_with_the_wrong_checksum_is_rejected_and_deleted(medmnist_env
     def corrupt_download(url, destination):
         destination.write_bytes(b"truncated")
 
-    medmnist_env.setattr(medmnist, "_download", corrupt_download)
+    medmnist_env.setattr(medmnist, "download", corrupt_download)
     with pytest.raises(medmnist.ChecksumError, match="MD5"):
         medmnist.load_medmnist("pneumoniamnist")
     assert not any((tmp_path / "cache" / "medmnist").iterdir())
@@ -108,7 +108,7 @@ def test_offline_without_a_file_says_what_to_do(medmnist_env):
     def forbidden(url, destination):
         raise AssertionError("the network was touched")
 
-    medmnist_env.setattr(medmnist, "_download", forbidden)
+    medmnist_env.setattr(medmnist, "download", forbidden)
     with pytest.raises(FileNotFoundError, match="COURSE_OFFLINE"):
         medmnist.load_medmnist("pneumoniamnist", size=224)
 
@@ -180,7 +180,7 @@ def test_the_shipped_file_comes_before_the_cache_and_the_download(medmnist_env, 
     def forbidden(url, destination):
         raise AssertionError("the network was touched")
 
-    medmnist_env.setattr(medmnist, "_download", forbidden)
+    medmnist_env.setattr(medmnist, "download", forbidden)
     np.testing.assert_array_equal(medmnist.load_medmnist("breastmnist").x_test, arrays["test_images"])
     assert "(shipped with the course)" in capsys.readouterr().out
 

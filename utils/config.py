@@ -185,6 +185,16 @@ def network_allowed() -> bool:
     return not settings().offline
 
 
+def download(url: str, destination: Path) -> None:
+    """Download ``url`` to ``destination`` (overwritten: give a temporary file, checked before it is used).
+    Callers ask :func:`network_allowed` first."""
+    import shutil
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=60) as response, open(destination, "wb") as f:
+        shutil.copyfileobj(response, f)
+
+
 def keras_home() -> Path:
     """Keras' download folder, shared by data (``datasets/``) and weights (``models/``):
     ``$KERAS_HOME``, by default ``~/.keras``."""

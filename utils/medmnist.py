@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.config import COURSE_ROOT, atomic_write, network_allowed, settings
+from utils.config import COURSE_ROOT, atomic_write, download, network_allowed, settings
 from utils.data import DATASETS, Dataset, DatasetInfo, check_split, existing_file
 
 # The official files are those of the MedMNIST Zenodo record (MedMNIST v2 at 28x28, MedMNIST+ at 64,
@@ -51,15 +51,6 @@ def file_md5(path: Path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _download(url: str, destination: Path) -> None:
-    """Download ``url`` to ``destination`` (overwritten; a temporary file of :func:`_download_verified`)."""
-    import shutil
-    import urllib.request
-
-    with urllib.request.urlopen(url, timeout=60) as response, open(destination, "wb") as f:
-        shutil.copyfileobj(response, f)
-
-
 def _download_verified(name: str, size: int, destination: Path) -> None:
     """Download the official file into ``destination``; keep it only if its MD5 is the official one."""
     url = MEDMNIST_URL.format(file_name=medmnist_file_name(name, size))
@@ -67,7 +58,7 @@ def _download_verified(name: str, size: int, destination: Path) -> None:
     print(f"Downloading {url} ...")
     with atomic_write(destination) as partial:  # unique per download; moved into place only when verified
         try:
-            _download(url, partial)
+            download(url, partial)
         except OSError as error:  # URLError, timeouts, HTTP errors
             raise OSError(
                 f"Could not download {url} ({error}). Check the connection, or download the file by "
