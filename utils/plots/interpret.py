@@ -87,7 +87,7 @@ def plot_cascade_similarity(
             if len(rows) != len(stage_names):
                 raise ValueError(f"summary has {len(rows)} stages for {method!r}, stage_names {len(stage_names)}.")
             colour = colours[i % 10]
-            ax.plot(x, rows[measure], "o-", color=colour, label=(labels or {}).get(method, method).replace("\n", " "))
+            ax.plot(x, rows[measure], "o-", color=colour, label=(labels or {}).get(method, method))
             ax.fill_between(x, rows[f"{measure}_low"], rows[f"{measure}_high"], color=colour, alpha=0.15)
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_xticks(x, stage_names, rotation=30, ha="right", fontsize=8)
@@ -127,7 +127,7 @@ def plot_method_intervals(
             ax.errorbar(rows[measure], y + offset, xerr=errors, fmt="o", ms=4, capsize=2, label=group)
         ax.set(title=title)
         ax.grid(alpha=0.3, axis="x")
-    axes[0, 0].set_yticks(y, [(labels or {}).get(m, m).replace("\n", " ") for m in methods])
+    axes[0, 0].set_yticks(y, [(labels or {}).get(m, m) for m in methods])
     axes[0, 0].invert_yaxis()
     axes[0, -1].legend(fontsize=8)
     return fig
