@@ -116,7 +116,7 @@ def plot_method_intervals(
     if not summaries:
         raise ValueError("summaries must hold at least one group.")
     methods = list(next(iter(summaries.values())).index)
-    figsize = fit_width((size * len(measures) + 1.5, 0.35 * len(methods) + 1.2))
+    figsize = fit_width((size * len(measures) + 1.5, 0.35 * len(methods) + 1.6))
     fig, axes = plt.subplots(1, len(measures), figsize=figsize, sharey=True, squeeze=False, layout="constrained")
     y = np.arange(len(methods))
     offsets = np.linspace(-0.15, 0.15, len(summaries)) if len(summaries) > 1 else [0.0]
@@ -129,5 +129,6 @@ def plot_method_intervals(
         ax.grid(alpha=0.3, axis="x")
     axes[0, 0].set_yticks(y, [(labels or {}).get(m, m) for m in methods])
     axes[0, 0].invert_yaxis()
-    axes[0, -1].legend(fontsize=8)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=min(len(summaries), 4),
+               fontsize=8)
     return fig
