@@ -240,6 +240,15 @@ def test_a_close_rival_with_another_map_still_counts():
     assert not verdict.startswith("**supported**") and "corrected for 3 comparisons" in verdict
 
 
+def test_a_tie_names_the_method_it_is_not_separated_from():
+    table = fake_table(np.random.default_rng(0), {"a": 0.2, "b": 0.3})  # a is clearly better than b
+    noisy = table[table["method"] == "a"].assign(method="c")  # c: worse than a and b on average ...
+    noisy["deletion_auc"] += 0.15 + 0.6 * np.resize([1, -1], len(noisy))  # ... but far from a image by image
+    table = pd.concat([table, noisy], ignore_index=True)
+    line = interpret.judge_claim(table, "a", columns=("deletion_auc",)).splitlines()[1]
+    assert "rank 1 of 3" in line and "not separated from, c" in line and "includes 0" in line
+
+
 def test_verdicts_name_a_winner_only_when_the_interval_separates():
     rng = np.random.default_rng(0)
     clear = fake_table(rng, {"occlusion": 0.2, "cam": 0.3, "lime": 0.35})

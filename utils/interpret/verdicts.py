@@ -217,7 +217,7 @@ def judge_claim(
             differences = [compare(table, method, other, column, level=pairwise, n_boot=n_boot, seed=seed)
                            for other in ordered.index[1:]]
             outcome = "win" if all(d.method_better for d in differences) else "tie"
-            shown = differences[0]
+            shown = next((d for d in differences if not d.method_better), differences[0])  # a tie: with whom
         else:
             shown = compare(table, method, rival, column, level=pairwise, n_boot=n_boot, seed=seed)
             outcome = "loss" if shown.separated else "tie"
@@ -227,8 +227,9 @@ def judge_claim(
                  "tie": "not distinguishable on this data (the interval of the difference includes 0)"}[outcome]
         lines.append(
             f"- {MEASURES[column]}: {method} {_with_interval(summary, method, column)}, rank "
-            f"{rank_of(summary, method, column)} of {len(summary)}; the best other method, {rival}, "
-            f"{_with_interval(summary, rival, column)}; difference {shown.difference:+.3f} "
+            f"{rank_of(summary, method, column)} of {len(summary)}; "
+            + ("the best other method" if shown.other == rival else "the closest one it is not separated from")
+            + f", {shown.other}, {_with_interval(summary, shown.other, column)}; difference {shown.difference:+.3f} "
             f"({shown.low:+.3f} to {shown.high:+.3f}): {words}."
         )
     wins, losses = outcomes.count("win"), outcomes.count("loss")
