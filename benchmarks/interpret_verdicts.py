@@ -5,9 +5,11 @@
 
 Runs notebook 05's comparison once per seed and data set: the global-average-pooling CNN of notebook
 03 (from the cache, trained if missing), the same numbers of well-classified and misclassified test
-images, every attribution method, and the verdicts of ``interpret.judge_claim``. Seed ``s`` draws
-the images, the random methods' seeds (3s, 3s + 1, 3s + 2) and the bootstrap; seed 0 is the
-notebook's own run. Writes one table of verdicts per data set and says whether the seeds agree.
+images, every attribution method, and the verdicts of ``interpret.judge_claim`` under each of the
+notebook's deletion/insertion references (black and blurred; methods with the same map count as one).
+Seed ``s`` draws the images, the random methods' seeds (3s, 3s + 1, 3s + 2) and the bootstrap; seed 0
+is the notebook's own run. Writes the verdicts per data set and reference, and says whether the seeds
+agree.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from utils.training import course_cnn  # noqa: E402
 
 CLAIMS = {"occlusion explains well-classified images best": ("well classified", "occlusion"),
           "CAM explains misclassified images best": ("misclassified", "cam")}
+REFERENCES = ("black", "blurred")  # notebook 05's
 
 
-def verdicts(dataset_name: str, seed: int) -> dict[str, str]:
-    """The verdict on each claim, with its per-measure lines, for one data set and seed."""
+def verdicts(dataset_name: str, seed: int) -> dict[tuple[str, str], str]:
+    """The verdict on each claim and reference, with its per-measure lines, for one data set and seed."""
     os.environ["COURSE_DATASET"] = dataset_name
     dataset = load_dataset()
     model = course_cnn(dataset, "gap")
@@ -47,9 +50,10 @@ def verdicts(dataset_name: str, seed: int) -> dict[str, str]:
     result = {}
     for claim, (group, method) in CLAIMS.items():
         chosen = groups[group]
-        table = interpret.evaluate_methods(model, x_test[chosen], predicted[chosen],
+        table = interpret.evaluate_methods(model, x_test[chosen], predicted[chosen], references=REFERENCES,
                                            seeds=tuple(range(3 * seed, 3 * seed + 3)), progress=False)
-        result[claim] = interpret.judge_claim(table, method, seed=seed)
+        for reference in REFERENCES:
+            result[claim, reference] = interpret.judge_claim(table[table["reference"] == reference], method, seed=seed)
     return result
 
 
@@ -66,10 +70,11 @@ def main() -> None:
         runs = {seed: verdicts(dataset_name, seed) for seed in args.seeds}
         lines += [f"## {dataset_name} ({time.perf_counter() - start:.0f} s; {config.describe()})", ""]
         for claim in CLAIMS:
-            words = {seed: runs[seed][claim].split("**")[1] for seed in args.seeds}
-            agree = "the same verdict under every seed" if len(set(words.values())) == 1 else "the verdicts differ"
-            lines += [f"**Claim: {claim}.** {agree}.", ""]
-            lines += [f"Seed {seed}: {runs[seed][claim]}\n" for seed in args.seeds]
+            for reference in REFERENCES:
+                words = {seed: runs[seed][claim, reference].split("**")[1] for seed in args.seeds}
+                agree = "the same verdict under every seed" if len(set(words.values())) == 1 else "the verdicts differ"
+                lines += [f"**Claim: {claim}, {reference} reference.** {agree}.", ""]
+                lines += [f"Seed {seed}: {runs[seed][claim, reference]}\n" for seed in args.seeds]
         print("\n".join(lines), flush=True)
     if args.output:
         args.output.write_text("\n".join(lines) + "\n")

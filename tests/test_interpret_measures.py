@@ -23,6 +23,21 @@ def test_deletion_and_insertion_reward_the_right_region(models, image, region_ma
     assert good.deletion_auc < bad.deletion_auc and good.insertion_auc > bad.insertion_auc
 
 
+def test_the_reference_is_what_deletion_ends_at_and_insertion_starts_from(models, image):
+    model = models["gap_cnn"]
+    heatmap = np.random.default_rng(0).random((28, 28))
+    references = {"black": np.zeros_like(image), "mean": np.full_like(image, image.mean()),
+                  "blurred": ndimage.gaussian_filter(image, sigma=(3, 3, 0))}
+    for reference, canvas in references.items():
+        curves = interpret.deletion_insertion(model, image, 2, heatmap, reference=reference)
+        p_canvas, p_image = interpret.predict_scores(model, np.stack([canvas, image]), target="probability")[:, 2]
+        assert curves.deletion[-1] == pytest.approx(p_canvas, abs=1e-5), reference
+        assert curves.insertion[0] == pytest.approx(p_canvas, abs=1e-5), reference
+        assert curves.deletion[0] == pytest.approx(p_image, abs=1e-5), reference
+    with pytest.raises(ValueError, match="reference must be one of"):
+        interpret.deletion_insertion(model, image, 2, heatmap, reference="white")
+
+
 def test_pixel_order_puts_negative_evidence_last_and_breaks_ties_by_position():
     heatmap = np.array([[0.0, 0.5, 0.0], [-1.0, 0.5, 0.0]])
     np.testing.assert_array_equal(interpret.pixel_order(heatmap), [1, 4, 0, 2, 5, 3])
@@ -46,7 +61,7 @@ def test_deterministic_methods_get_the_same_aucs_whatever_the_seed(models, image
     model = models["gap_cnn"]
     images = np.stack([image, image[::-1], image[:, ::-1]])
     names = ("integrated_gradients", "occlusion", "grad_cam", "lime")
-    methods = {name: interpret.ATTRIBUTION_METHODS[name] for name in names}
+    methods = {name: interpret.ATTRIBUTION_METHODS[name] for name in names}  # records: lime takes a seed
     tables = [interpret.evaluate_methods(model, images, [1, 2, 3], methods=methods, seeds=seeds, progress=False)
               for seeds in ((0,), (7, 8))]
     columns = ["deletion_auc", "insertion_auc"]
@@ -56,6 +71,28 @@ def test_deterministic_methods_get_the_same_aucs_whatever_the_seed(models, image
         np.testing.assert_array_equal(first[columns].to_numpy(), second[columns].to_numpy())
     lime = tables[1][tables[1]["method"] == "lime"]
     assert sorted(lime["seed"].unique()) == [7, 8] and len(lime) == 6  # a random method: once per seed
+
+
+def test_a_plain_function_is_deterministic_and_a_record_says_whether_it_takes_a_seed(models, image):
+    model = models["gap_cnn"]
+    methods = {"plain lime": interpret.lime, "seeded lime": interpret.Method(interpret.lime, "LIME", takes_seed=True)}
+    table = interpret.evaluate_methods(model, image[None], [1], methods=methods, options={"plain lime": {"n_samples": 50},
+                                       "seeded lime": {"n_samples": 50}}, seeds=(3, 4), progress=False)
+    assert table.groupby("method")["seed"].apply(list).to_dict() == {"plain lime": [pd.NA], "seeded lime": [3, 4]}
+
+
+def test_evaluate_methods_finds_methods_with_the_same_map_by_their_maps(models, image):
+    model = models["gap_cnn"]  # a GAP model: Grad-CAM computes CAM's map (to float32 rounding)
+    images = np.stack([image, image[::-1]])
+    names = ("cam", "saliency", "grad_cam", "grad_cam_plus_plus")
+    table = interpret.evaluate_methods(model, images, [1, 2], methods={n: interpret.ATTRIBUTION_METHODS[n] for n in names},
+                                       references=("black", "blurred"), progress=False)
+    assert len(table) == 4 * 2 * 2 and set(table["reference"]) == {"black", "blurred"}
+    twins = table.groupby("method", sort=False)["same_map_as"].agg(lambda s: set(s.dropna()))
+    assert twins.to_dict() == {"cam": set(), "saliency": set(), "grad_cam": {"cam"}, "grad_cam_plus_plus": set()}
+    assert interpret.same_map_groups(table) == {"cam": ["grad_cam"]}
+    with pytest.raises(ValueError, match="references must be taken from"):
+        interpret.evaluate_methods(model, images, [1, 2], methods={"cam": interpret.cam}, references=("white",))
 
 
 def test_evaluate_methods_ranks_the_signed_map(models, image):
@@ -159,6 +196,57 @@ def test_summarize_gives_means_with_intervals():
     assert "(" in interpret.format_intervals(summary).loc["a", "deletion_auc"]
     variation = interpret.seed_variation(table, "deletion_auc")
     assert set(variation.index) == {"a", "b"} and (variation > 0).all()
+
+
+def test_a_table_of_several_references_is_summarised_per_reference_never_pooled():
+    rng = np.random.default_rng(0)
+    table = pd.concat([fake_table(rng, {"a": 0.2, "b": 0.4}).assign(reference=r) for r in ("black", "blurred")])
+    with pytest.raises(ValueError, match="references \\['black', 'blurred'\\]"):
+        interpret.summarize(table)
+    with pytest.raises(ValueError, match="one reference"):
+        interpret.judge_claim(table, "a")
+    assert list(interpret.summarize(table, by=["reference", "method"]).index) == [
+        ("black", "a"), ("black", "b"), ("blurred", "a"), ("blurred", "b")]
+    assert "with the black reference" in interpret.judge_claim(table[table["reference"] == "black"], "a")
+
+
+def with_twin(table, method, twin):
+    """``table`` with a copy of ``method``'s rows named ``twin``: the same map, marked as such."""
+    table = table.assign(same_map_as=None)
+    copy = table[table["method"] == method].assign(method=twin, same_map_as=method)
+    return pd.concat([table, copy], ignore_index=True)
+
+
+def test_a_method_with_an_identical_twin_can_still_win_its_claim():
+    rng = np.random.default_rng(0)
+    table = with_twin(fake_table(rng, {"occlusion": 0.35, "cam": 0.2, "lime": 0.4}), "cam", "grad_cam")
+    for claimed in ("cam", "grad_cam"):
+        verdict = interpret.judge_claim(table, claimed)
+        assert verdict.startswith("**supported**"), verdict
+        assert "cam and grad_cam give the same map" in verdict and "corrected for 2 comparisons" in verdict
+    unmarked = table.drop(columns="same_map_as")  # without the maps' identity, the twin is a rival it cannot beat
+    assert interpret.judge_claim(unmarked, "cam").startswith("**not distinguishable on this data**")
+
+
+def test_a_close_rival_with_another_map_still_counts():
+    rng = np.random.default_rng(0)
+    table = fake_table(rng, {"occlusion": 0.35, "cam": 0.2, "lime": 0.4}).assign(same_map_as=None)
+    close = table[table["method"] == "cam"].assign(method="grad_cam")
+    close["deletion_auc"] += rng.normal(0, 0.01, len(close))
+    close["insertion_auc"] += rng.normal(0, 0.01, len(close))
+    table = pd.concat([table, close], ignore_index=True)
+    assert interpret.same_map_groups(table) == {}
+    verdict = interpret.judge_claim(table, "cam")
+    assert not verdict.startswith("**supported**") and "corrected for 3 comparisons" in verdict
+
+
+def test_a_tie_names_the_method_it_is_not_separated_from():
+    table = fake_table(np.random.default_rng(0), {"a": 0.2, "b": 0.3})  # a is clearly better than b
+    noisy = table[table["method"] == "a"].assign(method="c")  # c: worse than a and b on average ...
+    noisy["deletion_auc"] += 0.15 + 0.6 * np.resize([1, -1], len(noisy))  # ... but far from a image by image
+    table = pd.concat([table, noisy], ignore_index=True)
+    line = interpret.judge_claim(table, "a", columns=("deletion_auc",)).splitlines()[1]
+    assert "rank 1 of 3" in line and "not separated from, c" in line and "includes 0" in line
 
 
 def test_verdicts_name_a_winner_only_when_the_interval_separates():

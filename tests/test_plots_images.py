@@ -67,10 +67,10 @@ def test_plot_heatmap_grid_shows_colour_images():
 
 def test_plot_heatmap_grid_has_one_row_per_image_and_one_column_per_method():
     images = np.random.default_rng(0).random((3, 28, 28, 1))
-    maps = {"grad_cam": np.zeros((3, 28, 28)), "lime": np.ones((3, 28, 28))}
+    maps = {"Grad-CAM": np.zeros((3, 28, 28)), "integrated gradients": np.ones((3, 28, 28))}
     fig = plots.plot_heatmap_grid(images, maps, row_titles=["a", "b", "c"])
     assert len(fig.axes) == 3 * 3 + 1  # and a colour bar
-    assert [ax.get_title() for ax in fig.axes[:3]] == ["image", "grad_cam", "lime"]
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["image", "Grad-CAM", "integrated\ngradients"]  # wrapped
     plt.close(fig)
     with pytest.raises(ValueError, match="lime"):
         plots.plot_heatmap_grid(images, {"lime": np.ones((2, 28, 28))})

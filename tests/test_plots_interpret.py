@@ -1,8 +1,12 @@
-"""Tests of utils.plots.interpret: the cascade of the randomisation check and means with intervals."""
+"""Tests of utils.plots.interpret: the cascade of the randomisation check and means with intervals,
+and that plots and utils.interpret do not import each other."""
 
 import matplotlib
 
 matplotlib.use("Agg")
+
+import ast  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -10,6 +14,26 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from utils import plots  # noqa: E402
+
+UTILS = Path(__file__).resolve().parent.parent / "utils"
+
+
+def imported_modules(package: str) -> set[str]:
+    """Every module that the files of ``utils/<package>`` import."""
+    modules = set()
+    for path in (UTILS / package).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+            elif isinstance(node, ast.Import):
+                modules |= {alias.name for alias in node.names}
+    return modules
+
+
+def test_drawing_and_explaining_do_not_import_each_other():
+    """Plots receive the methods' titles as arguments; interpret computes without drawing."""
+    assert not {m for m in imported_modules("plots") if m.startswith("utils.interpret")}
+    assert not {m for m in imported_modules("interpret") if m.startswith("utils.plots")}
 
 
 def cascade_summary(methods=("saliency", "cam"), n_stages=3):

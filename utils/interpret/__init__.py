@@ -16,9 +16,10 @@ weights with a linear activation). Gradient methods explain the pre-softmax scor
 saturates near probability 1, so its gradient says little about a confident prediction. ``options``
 are keyword-only and all have defaults (fix some with ``functools.partial``).
 
-The registry :data:`ATTRIBUTION_METHODS` maps each method's name to the function (what
-:func:`evaluate_methods` measures by default and the notebooks loop over); :data:`LABELS` gives
-their figure titles:
+The registry :data:`ATTRIBUTION_METHODS` maps each method's name to its :class:`Method` record:
+the function, its title for figures and tables, and whether it takes a ``seed`` (the measures repeat
+such a method over seeds). A record is called like its function; :func:`evaluate_methods` measures
+them all by default and the notebooks loop over them:
 
 ============================  ============================================================  ==============
 Method                        Idea                                                          Model calls
@@ -33,46 +34,41 @@ Method                        Idea                                              
 :func:`lime`                  a linear model of the score over superpixels switched on/off  n forward
 ============================  ============================================================  ==============
 
-Model calls are batched and compiled with ``tf.function`` once per model. The measures:
-:func:`deletion_insertion` (Petsiuk et al., 2018) on the signed map, :func:`randomization_cascade`
-with :func:`map_similarity` (the model-parameter randomisation check of Adebayo et al., 2018, from
-the logits down), :func:`timed` (the median time of a call), :func:`evaluate_methods`, which gathers
-faithfulness and time in one table, and :func:`summarize`, :func:`compare` and :func:`judge_claim`,
-which read such tables with bootstrap intervals. :data:`RANDOM_METHODS` names the methods that take
-a ``seed``; the measures repeat them over seeds.
+Model calls are batched and compiled with ``tf.function`` once per model. The measures
+(``measures``): :func:`deletion_insertion` (Petsiuk et al., 2018) on the signed map, against a
+reference named in :data:`REFERENCES` (black, blurred, mean), :func:`randomization_cascade` with
+:func:`map_similarity` (the model-parameter randomisation check of Adebayo et al., 2018, from the
+logits down), :func:`timed` (the median time of a call) and :func:`evaluate_methods`, which gathers
+faithfulness, time and which methods gave the same map in one table. Reading such tables
+(``verdicts``): :func:`summarize`, :func:`compare` and :func:`judge_claim`, with bootstrap intervals;
+a verdict counts methods with the same map (:func:`same_map_groups`) as one.
 
 Use the package (``from utils import interpret``); it re-exports the public names of its modules:
 ``plumbing`` (argument checks, the model's pre-softmax score and feature maps, compiled calls),
-``methods`` (the attribution methods and :func:`activation_maximization`) and ``measures``.
+``methods`` (the attribution methods, their registry and :func:`activation_maximization`),
+``measures`` and ``verdicts``.
 """
 
 from utils.interpret.measures import (
-    HIGHER_IS_BETTER,
-    MEASURES,
+    REFERENCES,
+    SAME_MAP_ATOL,
     DeletionInsertion,
-    Difference,
     blurred_keeps_class,
-    compare,
     deletion_insertion,
     evaluate_methods,
-    format_intervals,
-    judge_claim,
     map_similarity,
     pixel_order,
     randomization_cascade,
     randomized_copy,
     rank_correlation,
-    rank_of,
-    seed_variation,
-    summarize,
     timed,
 )
 from utils.interpret.methods import (
     ATTRIBUTION_METHODS,
     AttributionMethod,
     Heatmap,
-    RANDOM_METHODS,
     LimeExplanation,
+    Method,
     activation_maximization,
     cam,
     grad_cam,
@@ -88,4 +84,15 @@ from utils.interpret.methods import (
     to_heatmap,
 )
 from utils.interpret.plumbing import DEFAULT_BATCH_SIZE, TARGETS, predict_scores
-from utils.plots import LABELS  # notebook 05 titles its figures with interpret.LABELS
+from utils.interpret.verdicts import (
+    HIGHER_IS_BETTER,
+    MEASURES,
+    Difference,
+    compare,
+    format_intervals,
+    judge_claim,
+    rank_of,
+    same_map_groups,
+    seed_variation,
+    summarize,
+)

@@ -2,14 +2,14 @@
 
 Faithfulness: :func:`deletion_insertion` (Petsiuk et al., 2018) ranks pixels by a method's *signed*
 map (evidence against the class last) with ties broken by position, so a deterministic method gets
-the same curves every time; :func:`blurred_keeps_class` says what the insertion canvas still shows.
-The model-parameter randomisation check of Adebayo et al. (2018): :func:`randomized_copy` and
+the same curves every time; deletion moves the pixels to a *reference* and insertion brings them
+back from it (:data:`REFERENCES`: black, a blurred copy, or the image's mean value), and
+:func:`blurred_keeps_class` says what the blurred reference still shows. The model-parameter
+randomisation check of Adebayo et al. (2018): :func:`randomized_copy` and
 :func:`randomization_cascade`, which re-initialises the layers from the logits down, one more at each
 stage, and compares the maps with :func:`map_similarity`. :func:`evaluate_methods` gathers the
-faithfulness measures and the time of every method in one table; :func:`summarize` gives means with
-bootstrap intervals (over images, and over seeds for a random method), :func:`compare` the interval
-of a difference between two methods, and :func:`judge_claim` a verdict that names a winner only when
-the interval of the difference excludes zero.
+faithfulness measures, the time of every method and which methods gave the same map in one table,
+which :mod:`utils.interpret.verdicts` reads.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from scipy import ndimage, stats
 from skimage.metrics import structural_similarity
 
 from utils.images import check_int
-from utils.interpret.methods import ATTRIBUTION_METHODS, RANDOM_METHODS, AttributionMethod
+from utils.interpret.methods import ATTRIBUTION_METHODS, AttributionMethod, Method
 from utils.interpret.plumbing import (
     DEFAULT_BATCH_SIZE,
     _check_class,
@@ -36,16 +36,15 @@ from utils.interpret.plumbing import (
     predict_scores,
 )
 
-# Lower is better for every measure except these.
-HIGHER_IS_BETTER = frozenset({"insertion_auc"})
-MEASURES = {
-    "deletion_auc": "deletion AUC (lower is better)",
-    "insertion_auc": "insertion AUC (higher is better)",
-    "rho_abs": "randomisation, Spearman of absolute maps (lower is better)",
-    "rho_signed": "randomisation, Spearman of signed maps (lower is better)",
-    "ssim": "randomisation, SSIM of absolute maps (lower is better)",
-    "ms_per_image": "time per image in ms (lower is better)",
+# What deletion turns a pixel into, and what insertion starts from.
+REFERENCES = {
+    "black": "black (0), the baseline of integrated gradients, occlusion and LIME",
+    "blurred": "the image blurred with a Gaussian",
+    "mean": "the image's mean value, in every pixel",
 }
+# Two signed maps (values in [-1, 1]) are the same map when no pixel differs by more than this:
+# float32 rounding (CAM and Grad-CAM differ by about 1e-6 on a global-average-pooling CNN).
+SAME_MAP_ATOL = 1e-5
 
 
 # --- Faithfulness: deletion and insertion ------------------------------------------------------
@@ -94,8 +93,8 @@ def deletion_insertion(
     class_index: int,
     heatmap: np.ndarray,
     *,
+    reference: str = "blurred",
     n_steps: int = 28,
-    deleted_value: float = 0.0,
     blur_sigma: float = 3.0,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> DeletionInsertion:
@@ -103,25 +102,40 @@ def deletion_insertion(
 
     Pixels go in the heatmap's order (:func:`pixel_order`), most important first, ``n_steps`` equal
     chunks. Pass a method's signed map (``signed=True``): evidence against the class then comes
-    last instead of tying with the unimportant pixels. Deletion sets the pixels to
-    ``deleted_value`` (black); insertion copies them into the image blurred with ``blur_sigma``
-    (a blurred canvas keeps the image's coarse shape: :func:`blurred_keeps_class` measures how often
-    the model still sees the class in it).
+    last instead of tying with the unimportant pixels. Deletion replaces the pixels with the
+    ``reference`` image; insertion starts from the reference and puts the image's pixels back.
+
+    ``reference`` (:data:`REFERENCES`) is a choice that favours some methods: ``"black"`` is the
+    baseline integrated gradients, occlusion and LIME compute their maps against, so it measures
+    exactly what they explain; ``"blurred"`` (Gaussian, ``blur_sigma`` pixels) removes detail but
+    keeps the coarse shape (:func:`blurred_keeps_class` measures how often the model still sees the
+    class in it); ``"mean"`` fills every pixel with the image's mean value (per channel).
     """
     image = _check_image(_check_model(model), image)
     class_index = _check_class(model, class_index)
     heatmap = _check_heatmap(heatmap, image.shape[:2])
+    canvas = _reference_image(image, reference, blur_sigma)
     n_pixels = heatmap.size
     n_steps = check_int("n_steps", n_steps, 1, n_pixels)
     counts = np.linspace(0, n_pixels, n_steps + 1).round().astype(int)
     rank = np.empty(n_pixels, dtype=int)
     rank[pixel_order(heatmap)] = np.arange(n_pixels)
     chosen = (rank[None, :] < counts[:, None]).reshape(-1, *heatmap.shape)[..., None]  # (steps+1, H, W, 1)
-    blurred = _blurred(image[None], blur_sigma)[0]
-    deleted = np.where(chosen, np.float32(deleted_value), image[None])
-    inserted = np.where(chosen, image[None], blurred[None])
+    deleted = np.where(chosen, canvas[None], image[None])
+    inserted = np.where(chosen, image[None], canvas[None])
     scores = _class_scores(model, np.concatenate([deleted, inserted]), class_index, "probability", batch_size)
     return DeletionInsertion(counts / n_pixels, scores[: n_steps + 1], scores[n_steps + 1:])
+
+
+def _reference_image(image: np.ndarray, reference: str, blur_sigma: float) -> np.ndarray:
+    """What deletion turns ``image`` (H, W, C) into: see :data:`REFERENCES`."""
+    if reference not in REFERENCES:
+        raise ValueError(f"reference must be one of {list(REFERENCES)}, got {reference!r}.")
+    if reference == "black":
+        return np.zeros_like(image)
+    if reference == "blurred":
+        return _blurred(image[None], blur_sigma)[0]
+    return np.broadcast_to(image.mean(axis=(0, 1), keepdims=True), image.shape).astype(image.dtype)
 
 
 def _blurred(images: np.ndarray, sigma: float) -> np.ndarray:
@@ -229,7 +243,7 @@ def randomization_cascade(
     images: np.ndarray,
     class_indices: Sequence[int],
     *,
-    methods: Mapping[str, AttributionMethod] | None = None,
+    methods: Mapping[str, Method | AttributionMethod] | None = None,
     options: Mapping[str, dict] | None = None,
     seeds: Sequence[int] = (0, 1, 2),
     progress: bool = True,
@@ -240,8 +254,9 @@ def randomization_cascade(
     For each seed, stage ``k`` (1, 2, ...) has the top ``k`` layers re-initialised as in
     :func:`randomized_copy`. A method that explains the model gives maps that move away from the
     trained one as the stages go down (similarity near 0); one whose map stays similar shows the
-    image, not the model. A random method (:data:`RANDOM_METHODS`) runs with the same seed on both
-    models, so its own noise does not count as a change.
+    image, not the model. A random method (a :class:`~utils.interpret.methods.Method` that
+    ``takes_seed``) runs with the same seed on both models, so its own noise does not count as a change.
+    ``methods`` and ``options`` are as in :func:`evaluate_methods`.
 
     Returns:
         A table with one row per method, image, seed and stage: ``method``, ``image`` (position in
@@ -260,7 +275,7 @@ def randomization_cascade(
     for name, method in methods.items():
         start = time.perf_counter()
         for seed in seeds:
-            kwargs = _method_options(name, options, seed)
+            kwargs = _method_options(method, options.get(name), seed)
             trained = [method(model, image, int(c), signed=True, **kwargs) for image, c in zip(images, class_indices)]
             stages = []
             rng = np.random.default_rng(seed)
@@ -305,8 +320,11 @@ def _report(progress: bool, what: str, seconds: float) -> None:
         print(f"  {what}: {seconds:.1f} s", flush=True)
 
 
-def _checked_methods(methods, options) -> tuple[dict, dict]:
-    methods = dict(ATTRIBUTION_METHODS if methods is None else methods)
+def _checked_methods(methods, options) -> tuple[dict[str, Method], dict]:
+    """The methods as :class:`Method` records (a plain function is a deterministic method titled by
+    its name) and their options."""
+    methods = {name: method if isinstance(method, Method) else Method(method, name)
+               for name, method in (ATTRIBUTION_METHODS if methods is None else methods).items()}
     options = dict(options or {})
     unknown = set(options) - set(methods)
     if unknown:
@@ -321,10 +339,10 @@ def _checked_images(images, class_indices) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(images), np.asarray(class_indices)
 
 
-def _method_options(name: str, options: Mapping[str, dict], seed: int | None) -> dict:
-    """The keyword arguments of method ``name``: its options, and ``seed`` for a random method."""
-    kwargs = dict(options.get(name, {}))
-    if name in RANDOM_METHODS and seed is not None:
+def _method_options(method: Method, options: Mapping[str, Any] | None, seed: int | None) -> dict:
+    """A method's keyword arguments: its options, and ``seed`` for a method that takes one."""
+    kwargs = dict(options or {})
+    if method.takes_seed and seed is not None:
         kwargs.setdefault("seed", seed)
     return kwargs
 
@@ -334,228 +352,65 @@ def evaluate_methods(
     images: np.ndarray,
     class_indices: Sequence[int],
     *,
-    methods: Mapping[str, AttributionMethod] | None = None,
+    methods: Mapping[str, Method | AttributionMethod] | None = None,
     options: Mapping[str, dict] | None = None,
     seeds: Sequence[int] = (0,),
+    references: Sequence[str] = ("blurred",),
     n_steps: int = 28,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Measure the faithfulness and time of attribution methods on a fixed set of images.
 
-    Every method runs once per image, a random one (its name in :data:`RANDOM_METHODS`) once per
+    Every method runs once per image, a random one (a :class:`Method` that ``takes_seed``) once per
     image and seed of ``seeds``. Its signed map (``signed=True``) is measured by
-    :func:`deletion_insertion`; ``progress`` prints one line per method.
+    :func:`deletion_insertion` with each of ``references`` (:data:`REFERENCES`), and compared with
+    the maps of the methods before it on the same image: a map equal to an earlier one (no pixel
+    apart by more than :data:`SAME_MAP_ATOL`) names that method in ``same_map_as``, so that a
+    verdict can count the two as one method. ``progress`` prints one line per method at the end.
 
     Returns:
-        One row per method, image and seed: ``method``, ``image`` (its position in ``images``),
-        ``seed`` (<NA> for a deterministic method), ``deletion_auc`` (lower is better),
-        ``insertion_auc`` (higher is better) and ``seconds`` (the method's time on that image, after
-        a warm-up call).
+        One row per method, image, seed and reference: ``method``, ``image`` (its position in
+        ``images``), ``seed`` (<NA> for a deterministic method), ``reference``, ``deletion_auc``
+        (lower is better), ``insertion_auc`` (higher is better), ``seconds`` (the method's time on
+        that image, after a warm-up call) and ``same_map_as`` (the first method before it with the
+        same map on that image and seed; missing when there is none).
 
     Args:
-        methods: name -> method; default all of :data:`ATTRIBUTION_METHODS`.
+        methods: name -> :class:`Method` record, or a plain function (a deterministic method);
+            default all of :data:`ATTRIBUTION_METHODS`.
         options: name -> keyword arguments for that method.
     """
     _check_model(model)
     methods, options = _checked_methods(methods, options)
     images, class_indices = _checked_images(images, class_indices)
-    rows = []
+    for reference in references:
+        if reference not in REFERENCES:
+            raise ValueError(f"references must be taken from {list(REFERENCES)}, got {reference!r}.")
+    runs = [(name, seed) for name, method in methods.items() for seed in (seeds if method.takes_seed else [None])]
+    for name, method in methods.items():  # warm-up: the first call on a model compiles it
+        kwargs = _method_options(method, options.get(name), seeds[0])
+        method(model, images[0], int(class_indices[0]), signed=True, **kwargs)
+    rows, spent = [], dict.fromkeys(methods, 0.0)
+    for i, (image, class_index) in enumerate(zip(images, class_indices)):
+        maps = {}  # this image's maps so far: (method, seed) -> signed map
+        for name, seed in runs:
+            start = time.perf_counter()
+            kwargs = _method_options(methods[name], options.get(name), seed)
+            heatmap, seconds = timed(lambda: methods[name](model, image, int(class_index), signed=True, **kwargs),
+                                     warm_up=False)
+            twin = next((other for (other, other_seed), earlier in maps.items()
+                         if other_seed == seed and np.allclose(earlier, heatmap, rtol=0, atol=SAME_MAP_ATOL)), None)
+            maps[name, seed] = heatmap
+            for reference in references:
+                curves = deletion_insertion(model, image, int(class_index), heatmap, reference=reference,
+                                            n_steps=n_steps)
+                rows.append({"method": name, "image": i, "seed": seed, "reference": reference,
+                             "deletion_auc": curves.deletion_auc, "insertion_auc": curves.insertion_auc,
+                             "seconds": seconds, "same_map_as": twin})
+            spent[name] += time.perf_counter() - start
     for name, method in methods.items():
-        start = time.perf_counter()
-        method_seeds = list(seeds) if name in RANDOM_METHODS else [None]
-        first_options = _method_options(name, options, seeds[0])
-        method(model, images[0], int(class_indices[0]), signed=True, **first_options)  # warm-up: compile
-        for seed in method_seeds:
-            kwargs = _method_options(name, options, seed)
-            for i, (image, class_index) in enumerate(zip(images, class_indices)):
-                heatmap, seconds = timed(lambda: method(model, image, int(class_index), signed=True, **kwargs),
-                                         warm_up=False)
-                curves = deletion_insertion(model, image, int(class_index), heatmap, n_steps=n_steps)
-                rows.append({"method": name, "image": i, "seed": seed, "deletion_auc": curves.deletion_auc,
-                             "insertion_auc": curves.insertion_auc, "seconds": seconds})
-        _report(progress, f"{name}: {len(images)} images x {len(method_seeds)} seed(s)", time.perf_counter() - start)
+        _report(progress, f"{name}: {len(images)} images x {len(seeds) if method.takes_seed else 1} seed(s) x "
+                f"{len(references)} reference(s)", spent[name])
     table = pd.DataFrame(rows)
     table["seed"] = table["seed"].astype("Int64")
     return table
-
-
-# --- Reading the table: means with intervals, differences, verdicts -----------------------------
-
-def _matrix(table: pd.DataFrame, column: str) -> np.ndarray:
-    """One method's values as (images, seeds); a deterministic method has one seed column."""
-    seeds = table["seed"].fillna(-1) if "seed" in table else pd.Series(-1, index=table.index)
-    return table.assign(seed=seeds).pivot_table(index="image", columns="seed", values=column,
-                                                aggfunc="mean", dropna=False).to_numpy(dtype=np.float64)
-
-
-def _bootstrap_means(matrix: np.ndarray, image_draws: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Means of ``matrix`` (images, seeds) over resampled images (``image_draws``: resamples x images)
-    and, within each image, resampled seeds."""
-    seed_draws = rng.integers(0, matrix.shape[1], size=(*image_draws.shape, matrix.shape[1]))
-    with np.errstate(all="ignore"):
-        return np.nanmean(matrix[image_draws[..., None], seed_draws].reshape(len(image_draws), -1), axis=1)
-
-
-def _image_draws(n_images: int, n_boot: int, seed: int) -> tuple[np.ndarray, np.random.Generator]:
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, n_images, size=(n_boot, n_images)), rng
-
-
-def summarize(
-    table: pd.DataFrame,
-    *,
-    by: str | Sequence[str] = "method",
-    columns: Sequence[str] | None = None,
-    level: float = 0.95,
-    n_boot: int = 2000,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Means of a measures table's ``columns`` per method (or per ``by``) with percentile bootstrap
-    intervals: ``<column>``, ``<column>_low``, ``<column>_high``.
-
-    The bootstrap resamples the images, and for a method with several seeds, the seeds within each
-    image, so the interval holds both kinds of variation. ``seconds`` is reported as
-    ``ms_per_image``. NaN values (undefined similarities) are left out of the means.
-    """
-    columns = [c for c in (columns or ("deletion_auc", "insertion_auc", "rho_abs", "rho_signed", "ssim", "seconds"))
-               if c in table]
-    rows = {}
-    for key, group in table.groupby(by, sort=False):
-        row = {}
-        draws, rng = _image_draws(group["image"].nunique(), n_boot, seed)
-        for column in columns:
-            scale, name = (1000.0, "ms_per_image") if column == "seconds" else (1.0, column)
-            matrix = _matrix(group, column) * scale
-            low, high = np.nanpercentile(_bootstrap_means(matrix, draws, rng), [50 * (1 - level), 50 * (1 + level)])
-            row |= {name: float(np.nanmean(matrix)), f"{name}_low": float(low), f"{name}_high": float(high)}
-        rows[key] = row
-    summary = pd.DataFrame.from_dict(rows, orient="index")
-    summary.index.names = [by] if isinstance(by, str) else list(by)
-    return summary
-
-
-def format_intervals(summary: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
-    """:func:`summarize`'s table as text, one column per measure: "mean (low to high)"."""
-    measures = [c for c in summary.columns if not c.endswith(("_low", "_high"))]
-    return pd.DataFrame({
-        m: [f"{v:.{digits}f} ({lo:.{digits}f} to {hi:.{digits}f})" if np.isfinite(v) else "undefined"
-            for v, lo, hi in zip(summary[m], summary[f"{m}_low"], summary[f"{m}_high"])]
-        for m in measures}, index=summary.index)
-
-
-@dataclass(frozen=True)
-class Difference:
-    """The difference ``method - other`` of the mean of one measure, with its bootstrap interval."""
-
-    method: str
-    other: str
-    column: str
-    difference: float
-    low: float
-    high: float
-
-    @property
-    def separated(self) -> bool:
-        """True when the interval excludes zero: the data tell the two methods apart."""
-        return self.low > 0 or self.high < 0
-
-    @property
-    def method_better(self) -> bool:
-        """True when ``method`` is better than ``other`` and the interval says so."""
-        return self.separated and (self.difference > 0) == (self.column in HIGHER_IS_BETTER)
-
-
-def compare(table: pd.DataFrame, method: str, other: str, column: str, *, level: float = 0.95,
-            n_boot: int = 2000, seed: int = 0) -> Difference:
-    """The paired bootstrap interval of ``mean(method) - mean(other)`` in ``column``: both methods'
-    values on the same resampled images (and each method's seeds resampled within an image)."""
-    for name in (method, other):
-        if name not in set(table["method"]):
-            raise ValueError(f"method {name!r} is not in the table; it has {sorted(set(table['method']))}.")
-    a, b = (_matrix(table[table["method"] == name], column) for name in (method, other))
-    if len(a) != len(b):
-        raise ValueError(f"methods {method!r} and {other!r} must be measured on the same images.")
-    draws, rng = _image_draws(len(a), n_boot, seed)
-    differences = _bootstrap_means(a, draws, rng) - _bootstrap_means(b, draws, rng)
-    low, high = np.nanpercentile(differences, [50 * (1 - level), 50 * (1 + level)])
-    return Difference(method, other, column, float(np.nanmean(a) - np.nanmean(b)), float(low), float(high))
-
-
-def rank_of(summary: pd.DataFrame, method: str, column: str) -> int:
-    """The rank (1 = best) of ``method`` in ``summary[column]``; higher is better for insertion AUC,
-    lower for the other measures."""
-    if method not in summary.index:
-        raise ValueError(f"method {method!r} is not in the summary; it has {list(summary.index)}.")
-    if column not in summary.columns:
-        raise ValueError(f"column must be one of {list(summary.columns)}, got {column!r}.")
-    return int(summary[column].rank(ascending=column not in HIGHER_IS_BETTER, method="min")[method])
-
-
-def judge_claim(
-    table: pd.DataFrame,
-    method: str,
-    *,
-    columns: Sequence[str] = ("deletion_auc", "insertion_auc"),
-    level: float = 0.95,
-    n_boot: int = 2000,
-    seed: int = 0,
-) -> str:
-    """Markdown that judges the claim "``method`` explains these images best" from the numbers.
-
-    For each column, ``method`` *wins* when it has the best mean and the paired interval of its
-    difference to every other method (:func:`compare`) excludes zero, *loses* when some method is
-    better and the interval says so, and is *not distinguishable* otherwise. The claim is
-    *supported* (wins on every column), *partly supported* (wins on some, loses on none), *not
-    supported* (loses on some, wins on none), *mixed* (wins on some, loses on others), or *not
-    distinguishable on this data*.
-
-    The claim compares ``method`` with each of the other k - 1 methods, and the rival it loses to is
-    picked as the best of them; so that picking does not make chance differences look real, the
-    intervals of the differences are Bonferroni-corrected: at level 1 - (1 - ``level``) / (k - 1).
-    The means are shown with intervals at ``level``.
-    """
-    summary = summarize(table, columns=columns, level=level, n_boot=n_boot, seed=seed)
-    if method not in summary.index:
-        raise ValueError(f"method {method!r} is not in the table; it has {list(summary.index)}.")
-    pairwise = 1 - (1 - level) / max(len(summary) - 1, 1)
-    outcomes, lines = [], []
-    for column in columns:
-        ordered = summary[column].sort_values(ascending=column not in HIGHER_IS_BETTER, kind="stable")
-        rival = ordered.drop(method).index[0]
-        if ordered.index[0] == method:
-            differences = [compare(table, method, other, column, level=pairwise, n_boot=n_boot, seed=seed)
-                           for other in ordered.index[1:]]
-            outcome = "win" if all(d.method_better for d in differences) else "tie"
-            shown = differences[0]
-        else:
-            shown = compare(table, method, rival, column, level=pairwise, n_boot=n_boot, seed=seed)
-            outcome = "loss" if shown.separated else "tie"
-        outcomes.append(outcome)
-        words = {"win": f"{method} is best, and the interval of every difference excludes 0",
-                 "loss": f"{rival} is better, and the interval of the difference excludes 0",
-                 "tie": "not distinguishable on this data (the interval of the difference includes 0)"}[outcome]
-        lines.append(
-            f"- {MEASURES[column]}: {method} {_with_interval(summary, method, column)}, rank "
-            f"{rank_of(summary, method, column)} of {len(summary)}; the best other method, {rival}, "
-            f"{_with_interval(summary, rival, column)}; difference {shown.difference:+.3f} "
-            f"({shown.low:+.3f} to {shown.high:+.3f}): {words}."
-        )
-    wins, losses = outcomes.count("win"), outcomes.count("loss")
-    verdict = ("supported" if wins == len(columns) else "mixed" if wins and losses else "partly supported" if wins
-               else "not supported" if losses else "not distinguishable on this data")
-    return (f"**{verdict}** on these {table['image'].nunique()} images (means with {level:.0%} bootstrap intervals, "
-            f"differences with {pairwise:.1%} intervals, corrected for {len(summary) - 1} comparisons):\n"
-            + "\n".join(lines))
-
-
-def _with_interval(summary: pd.DataFrame, method: str, column: str) -> str:
-    row = summary.loc[method]
-    return f"{row[column]:.3f} ({row[f'{column}_low']:.3f} to {row[f'{column}_high']:.3f})"
-
-
-def seed_variation(table: pd.DataFrame, column: str) -> pd.Series:
-    """For each method run with several seeds: how far its mean of ``column`` over the images moves
-    from seed to seed (largest minus smallest)."""
-    seeded = table.dropna(subset=["seed"])
-    means = seeded.groupby(["method", "seed"], sort=False)[column].mean()
-    return means.groupby(level="method", sort=False).agg(lambda m: m.max() - m.min())

@@ -2,11 +2,11 @@
 
 Every method follows the package's contract, ``method(model, image, class_index, **options)``
 returning a :data:`Heatmap` (float32, shape (H, W), values in [0, 1]); :data:`ATTRIBUTION_METHODS`
-lists them by name. Gradient methods: :func:`saliency`, :func:`smoothgrad`,
-:func:`integrated_gradients`; perturbation methods: :func:`occlusion`, :func:`lime` (on
-:func:`superpixels`); the CAM family, on the feature maps of a convolution: :func:`cam`,
-:func:`grad_cam`, :func:`grad_cam_plus_plus`. :func:`activation_maximization` asks another
-question: which input raises the class's score most.
+lists them by name, each as a :class:`Method` record (function, title, whether it takes a seed).
+Gradient methods: :func:`saliency`, :func:`smoothgrad`, :func:`integrated_gradients`; perturbation
+methods: :func:`occlusion`, :func:`lime` (on :func:`superpixels`); the CAM family, on the feature
+maps of a convolution: :func:`cam`, :func:`grad_cam`, :func:`grad_cam_plus_plus`.
+:func:`activation_maximization` asks another question: which input raises the class's score most.
 """
 
 from __future__ import annotations
@@ -468,16 +468,28 @@ def activation_maximization(
     return image.numpy()[0]
 
 
+@dataclass(frozen=True)
+class Method:
+    """One attribution method and its facts: the ``function`` (the package's contract), its
+    ``title`` in figures and tables, and whether it ``takes_seed`` (its map depends on a ``seed``
+    option, so the measures repeat it over seeds). Calling the record calls the function."""
+
+    function: AttributionMethod
+    title: str
+    takes_seed: bool = False
+
+    def __call__(self, model: keras.Model, image: np.ndarray, class_index: int, **options: Any) -> Heatmap:
+        return self.function(model, image, class_index, **options)
+
+
 # The registry: every attribution method by name (what evaluate_methods measures by default).
-ATTRIBUTION_METHODS: dict[str, AttributionMethod] = {
-    "saliency": saliency,
-    "smoothgrad": smoothgrad,
-    "integrated_gradients": integrated_gradients,
-    "occlusion": occlusion,
-    "cam": cam,
-    "grad_cam": grad_cam,
-    "grad_cam_plus_plus": grad_cam_plus_plus,
-    "lime": lime,
+ATTRIBUTION_METHODS: dict[str, Method] = {
+    "saliency": Method(saliency, "saliency"),
+    "smoothgrad": Method(smoothgrad, "SmoothGrad", takes_seed=True),
+    "integrated_gradients": Method(integrated_gradients, "integrated gradients"),
+    "occlusion": Method(occlusion, "occlusion"),
+    "cam": Method(cam, "CAM"),
+    "grad_cam": Method(grad_cam, "Grad-CAM"),
+    "grad_cam_plus_plus": Method(grad_cam_plus_plus, "Grad-CAM++"),
+    "lime": Method(lime, "LIME", takes_seed=True),
 }
-# The methods whose heatmap depends on a ``seed`` option (the measures repeat them over seeds).
-RANDOM_METHODS = frozenset({"smoothgrad", "lime"})

@@ -4,8 +4,8 @@ Use the package (``from utils import plots``); it re-exports the public names of
 grouped by kind of figure:
 
 - ``images``: grids of images and of predictions, pixel statistics per class, heatmaps over images
-  (with :data:`LABELS`, the attribution methods' titles), convolution kernels and filters, and
-  pictures of the hand-crafted features (region, HOG, LBP);
+  (titled by the caller: plots import nothing from ``utils.interpret``), convolution kernels and
+  filters, and pictures of the hand-crafted features (region, HOG, LBP);
 - ``metrics``: learning curves, cross-validation scores, the confusion matrix, ROC curves,
   comparisons of models and methods, deletion and insertion curves;
 - ``interpret``: the measures of explanations: the cascading randomisation check, means with intervals;
@@ -23,7 +23,6 @@ from utils.plots.embeddings import (
     show_components,
 )
 from utils.plots.images import (
-    LABELS,
     plot_heatmap_grid,
     plot_hog_pictures,
     plot_lbp_codes,

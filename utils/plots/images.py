@@ -3,6 +3,7 @@ convolution kernels and filters, and pictures of the hand-crafted features (regi
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -187,12 +188,6 @@ def plot_pixel_statistics(
     return fig
 
 
-# The attribution methods of utils.interpret as figure titles (line breaks keep the columns narrow).
-LABELS = {"saliency": "saliency", "smoothgrad": "SmoothGrad", "integrated_gradients": "integrated\ngradients",
-          "occlusion": "occlusion", "cam": "CAM", "grad_cam": "Grad-CAM", "grad_cam_plus_plus": "Grad-CAM++",
-          "lime": "LIME"}
-
-
 def plot_heatmap_grid(
     images: np.ndarray,
     heatmaps: dict[str, np.ndarray],
@@ -207,7 +202,8 @@ def plot_heatmap_grid(
 
     Args:
         images: (N, H, W) or (N, H, W, 1) grey images, or (N, H, W, 3) colour images.
-        heatmaps: method name -> heatmaps (N, H, W) in [0, 1], one per image.
+        heatmaps: column title (e.g. the method's title) -> heatmaps (N, H, W) in [0, 1], one per
+            image. Titles are wrapped at 12 characters so that many columns stay apart.
         row_titles: N strings shown left of each row (e.g. true and predicted class).
         alpha: the opacity of the heatmaps.
     """
@@ -238,7 +234,7 @@ def plot_heatmap_grid(
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
-                ax.set_title(["image", *heatmaps][j], fontsize=9)  # many columns: keep titles apart
+                ax.set_title(textwrap.fill(["image", *heatmaps][j], 12), fontsize=9)
     if shown is not None:
         fig.colorbar(shown, ax=axes, fraction=0.02, label="importance (0-1)")
     if suptitle:

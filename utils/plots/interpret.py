@@ -87,7 +87,7 @@ def plot_cascade_similarity(
             if len(rows) != len(stage_names):
                 raise ValueError(f"summary has {len(rows)} stages for {method!r}, stage_names {len(stage_names)}.")
             colour = colours[i % 10]
-            ax.plot(x, rows[measure], "o-", color=colour, label=(labels or {}).get(method, method).replace("\n", " "))
+            ax.plot(x, rows[measure], "o-", color=colour, label=(labels or {}).get(method, method))
             ax.fill_between(x, rows[f"{measure}_low"], rows[f"{measure}_high"], color=colour, alpha=0.15)
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_xticks(x, stage_names, rotation=30, ha="right", fontsize=8)
@@ -116,7 +116,7 @@ def plot_method_intervals(
     if not summaries:
         raise ValueError("summaries must hold at least one group.")
     methods = list(next(iter(summaries.values())).index)
-    figsize = fit_width((size * len(measures) + 1.5, 0.35 * len(methods) + 1.2))
+    figsize = fit_width((size * len(measures) + 1.5, 0.35 * len(methods) + 1.6))
     fig, axes = plt.subplots(1, len(measures), figsize=figsize, sharey=True, squeeze=False, layout="constrained")
     y = np.arange(len(methods))
     offsets = np.linspace(-0.15, 0.15, len(summaries)) if len(summaries) > 1 else [0.0]
@@ -127,7 +127,8 @@ def plot_method_intervals(
             ax.errorbar(rows[measure], y + offset, xerr=errors, fmt="o", ms=4, capsize=2, label=group)
         ax.set(title=title)
         ax.grid(alpha=0.3, axis="x")
-    axes[0, 0].set_yticks(y, [(labels or {}).get(m, m).replace("\n", " ") for m in methods])
+    axes[0, 0].set_yticks(y, [(labels or {}).get(m, m) for m in methods])
     axes[0, 0].invert_yaxis()
-    axes[0, -1].legend(fontsize=8)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=min(len(summaries), 4),
+               fontsize=8)
     return fig

@@ -246,7 +246,7 @@ def plot_deletion_insertion(curves: dict, *, title: str | None = None, size: flo
     axes[0].set(title="Deletion: most important pixels removed first\n(lower area = better)",
                 xlabel="fraction of pixels deleted", ylabel="probability of the class")
     axes[1].set(title="Insertion: most important pixels restored first\n(higher area = better)",
-                xlabel="fraction of pixels inserted into the blurred image")
+                xlabel="fraction of pixels put back into the reference")
     for ax in axes:
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
