@@ -60,14 +60,28 @@ def child(size: int, channels: int) -> None:
     repeats = 3 if size <= 32 else 1
     for name, method in interpret.ATTRIBUTION_METHODS.items():
         _reset_peak()
-        before = _peak_mb()
         seconds = []
         for _ in range(repeats):
             start = time.perf_counter()
             method(model, image, class_index)
             seconds.append(time.perf_counter() - start)
         print(json.dumps({"size": size, "channels": channels, "method": name, "seconds": float(np.median(seconds)),
-                          "peak_mb": _peak_mb(), "added_mb": _peak_mb() - before}), flush=True)
+                          "peak_mb": _peak_mb()}), flush=True)
+
+
+def _all_at_once_gb(size: int, channels: int) -> dict[str, float]:
+    """GB of float32 perturbed images each method held at once before they were made batch by batch."""
+    from utils.interpret import occlusion_geometry
+    from utils.interpret.methods import _patch_starts
+
+    def positions(patch: int, stride: int) -> int:
+        return len(_patch_starts(size, patch, stride)) ** 2
+
+    image_gb = size * size * channels * 4 / 1e9
+    return {"occlusion, the old defaults (4-pixel patch, stride 1)": positions(4, 1) * image_gb,
+            "occlusion, the scaled defaults": positions(*occlusion_geometry(size, size)) * image_gb,
+            "LIME, 1,000 samples": 1000 * image_gb, "SmoothGrad, 50 copies": 50 * image_gb,
+            "integrated gradients, 65 path images": 65 * image_gb}
 
 
 def _markdown(rows: list[dict], sizes: list[int]) -> str:
@@ -84,6 +98,7 @@ def _markdown(rows: list[dict], sizes: list[int]) -> str:
             lines.append(f"| {method} | " + " | ".join("-" if row is None else cell(row) for row in cells) + " |")
         return lines
 
+    held = {config: _all_at_once_gb(config[0], CHANNELS[config[1]]) for config in configs}
     load = os.getloadavg()
     return "\n".join([
         "# Explanation methods at full resolution: seconds and peak memory per image",
@@ -103,10 +118,22 @@ def _markdown(rows: list[dict], sizes: list[int]) -> str:
         "",
         "## Peak memory of the process while the method ran (MB)",
         "",
-        "The process's peak resident set (`VmHWM`, reset before each method): TensorFlow, the model and the "
-        "method together; in brackets what the method added to the process's memory before it started.",
+        "The process's peak resident set (`VmHWM`, reset before each method): TensorFlow (about 0.7 GB here), "
+        "the model and the method together. TensorFlow's allocator keeps memory an earlier method used, so "
+        "each figure is an upper bound of the method's own peak.",
         "",
-        *table(lambda row: f"{row['peak_mb']:.0f} (+{max(row['added_mb'], 0):.0f})"),
+        *table(lambda row: f"{row['peak_mb']:.0f}"),
+        "",
+        "## For comparison: the perturbed images made all at once (GB, arithmetic)",
+        "",
+        "What the methods held in memory in one array before they made their images batch by batch "
+        "(float32 images only, before any model activation): now they hold one batch, at most "
+        "`utils.interpret.plumbing.MAX_BATCH_PIXELS` pixels.",
+        "",
+        header.replace("| method |", "| perturbed images |"),
+        rule,
+        *(f"| {what} | " + " | ".join(f"{held[config][what]:.2f}" for config in configs) + " |"
+          for what in held[configs[0]]),
         "",
     ])
 

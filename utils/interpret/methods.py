@@ -191,8 +191,8 @@ def occlusion(
 
     Args:
         patch_size, stride: in pixels; by default they scale with the image, 1/7 and 1/28 of its
-            shorter side (:func:`occlusion_geometry`: 4 and 1 on 28 x 28 images), so about 625
-            copies are predicted at any size.
+            shorter side (:func:`occlusion_geometry`: 4 and 1 on 28 x 28 images), so some 500 to
+            850 copies are predicted at any size.
         batch_size: occluded copies made and predicted at once (fewer for large images, see
             :data:`utils.interpret.plumbing.MAX_BATCH_PIXELS`): memory does not grow with their number.
     """
