@@ -82,8 +82,9 @@ def test_the_summary_gives_intervals_chance_and_a_verdict():
     table = pd.concat([interpret.localization_table(maps, masks, method=name)
                        for name, maps in (("hits", hits), ("misses", misses), ("flat", flat))])
     summary = interpret.summarize_localization(table, "method", n_bootstrap=200).set_index(["method", "measure"])
-    assert summary.loc[("hits", "pointing_game"), ["images", "mean", "low", "high", "chance"]].tolist() == [20, 1, 1, 1, 0.25]
-    assert summary.loc[("hits", "pointing_game"), "verdict"] == "above chance"
+    hits_row = summary.loc[("hits", "pointing_game")]
+    assert hits_row[["images", "mean", "low", "high", "chance"]].tolist() == [20, 1, 1, 1, 0.25]
+    assert hits_row["verdict"] == "above chance"
     assert summary.loc[("misses", "energy_ratio"), "verdict"] == "below chance"
     assert summary.loc[("flat", "top_iou"), "verdict"] == "not distinguishable from chance"
     mixed = interpret.localization_table(np.concatenate([hits[:10], misses[:10]]), masks, method="mixed")

@@ -60,7 +60,8 @@ def _check_masks(masks: Any, allow_empty: bool = False) -> np.ndarray:
         masks = masks.astype(bool)
     empty = np.flatnonzero(~masks.any(axis=(1, 2)))
     if len(empty) and not allow_empty:
-        raise ValueError(f"masks {empty[:10].tolist()}{' ...' if len(empty) > 10 else ''} ({len(empty)} of {len(masks)}) "
+        listed = f"{empty[:10].tolist()}{' ...' if len(empty) > 10 else ''}"
+        raise ValueError(f"masks {listed} ({len(empty)} of {len(masks)}) "
                          "are empty: an image without a lesion (a normal one) cannot be scored against it; keep "
                          "lesion images only (masks.any(axis=(1, 2))) or pass skip_empty=True to localization_table.")
     return masks
@@ -135,7 +136,8 @@ def top_overlap(heatmaps: np.ndarray, masks: np.ndarray, *, fraction: float = 0.
     if score not in ("iou", "precision"):
         raise ValueError(f"score must be 'iou' or 'precision', got {score!r}.")
     k = _top_count(fraction, heatmaps[0].size)
-    return np.array([_expected_overlap(heatmap.ravel(), mask.ravel(), k, score) for heatmap, mask in zip(heatmaps, masks)])
+    return np.array([_expected_overlap(heatmap.ravel(), mask.ravel(), k, score)
+                     for heatmap, mask in zip(heatmaps, masks)])
 
 
 def _expected_overlap(values: np.ndarray, inside: np.ndarray, k: int, score: str) -> float:
