@@ -58,6 +58,19 @@ def test_grad_cam_explains_an_inception_v3_transfer_model():
     np.testing.assert_allclose(heatmap, interpret.grad_cam(model, image, 1, layer_name="mixed7"))
 
 
+def test_model_calls_hold_a_bounded_number_of_pixels(models, image):
+    """batch_size images per call at 28 px (as before), fewer for large images, never none."""
+    from utils.interpret.plumbing import MAX_BATCH_PIXELS, _batch_ranges
+
+    assert _batch_ranges(600, (28, 28, 1), 256) == [(0, 256), (256, 512), (512, 600)]
+    sizes = [stop - start for start, stop in _batch_ranges(100, (299, 299, 3), 256)]
+    assert sum(sizes) == 100 and max(sizes) * 299 * 299 <= MAX_BATCH_PIXELS < (max(sizes) + 1) * 299 * 299
+    assert _batch_ranges(3, (2000, 2000, 1), 256) == [(0, 1), (1, 2), (2, 3)]
+    images = np.random.default_rng(0).random((30, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_allclose(interpret.predict_scores(models["gap_cnn"], images, batch_size=4),
+                               interpret.predict_scores(models["gap_cnn"], images), rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("call, error, message", [
     (lambda m, x: interpret.saliency("model", x, 0), TypeError, "keras.Model"),
     (lambda m, x: interpret.saliency(m, (x * 255).astype(np.uint8), 0), TypeError, "to_model_input"),

@@ -49,6 +49,15 @@ Use the package (``from utils import interpret``); it re-exports the public name
 ``measures`` and ``verdicts``.
 """
 
+from utils.interpret.localization import (
+    LOCALIZATION_MEASURES,
+    chance_levels,
+    energy_ratio,
+    localization_table,
+    pointing_game,
+    summarize_localization,
+    top_overlap,
+)
 from utils.interpret.measures import (
     REFERENCES,
     SAME_MAP_ATOL,
@@ -78,6 +87,7 @@ from utils.interpret.methods import (
     lime,
     lime_explanation,
     occlusion,
+    occlusion_geometry,
     saliency,
     smoothgrad,
     superpixels,
