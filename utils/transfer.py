@@ -271,9 +271,10 @@ def _read_features(cache_file: Path, shape: tuple[int, int]) -> np.ndarray | Non
 def build_head(features: np.ndarray, n_classes: int, *, dropout: float = 0.2) -> keras.Model:
     """A new classification head for a backbone's features, which learns whatever their scale.
 
-    ``standardise`` (a Keras ``Normalization`` layer, adapted here on ``features``) brings each feature to
-    mean 0 and variance 1 on the training images, then dropout and one dense layer (``logits``) with
-    softmax. Without it, a head on the features of a random InceptionV3 (values around 1e-4) barely moves
+    ``standardise`` (a Keras ``Normalization`` layer, adapted here on ``features``) subtracts each feature's
+    mean on the training images and divides by its standard deviation, or by the typical one (the root of
+    the mean variance over features) when that is larger, so a feature that barely varies on a few
+    training images cannot blow up on new ones; then dropout and one dense layer (``logits``) with softmax. Without it, a head on the features of a random InceptionV3 (values around 1e-4) barely moves
     and predicts one class. The statistics are weights of the layer (not trained), so they are saved
     with the model and enter :func:`~utils.training.train_or_load`'s cache key.
 
@@ -299,6 +300,9 @@ def build_head(features: np.ndarray, n_classes: int, *, dropout: float = 0.2) ->
     inputs = keras.Input(shape=features.shape[1:], name="features")
     standardise = keras.layers.Normalization(name="standardise")
     standardise.adapt(features.astype(np.float32))
+    variance = np.asarray(standardise.adapt_variance)  # never divide by less than a typical feature's spread:
+    standardise.adapt_variance.assign(np.maximum(variance, variance.mean()))  # a feature (nearly) constant
+    standardise.finalize_state()  # on few training images would blow up on new ones
     x = keras.layers.Dropout(dropout, name="dropout")(standardise(inputs))
     x = keras.layers.Dense(n_classes, name="logits")(x)
     return keras.Model(inputs, keras.layers.Activation("softmax", name="probabilities")(x), name="head")
