@@ -251,7 +251,7 @@ def test_head_learns_on_features_of_any_scale():
     spread = np.asarray(standardise(tiny[:400])).std(axis=0)
     assert np.all(spread <= 1.001) and spread.mean() > 0.9  # divided by its spread, or the typical one if larger
     constant = transfer.build_head(np.stack([np.r_[np.zeros(3), 1.0], np.r_[np.zeros(3), 3.0]]), 2)
-    assert np.abs(np.asarray(constant.get_layer("standardise")(np.ones((1, 4))))).max() < 2  # no blow-up
+    assert np.abs(np.asarray(constant.get_layer("standardise")(np.ones((1, 4))))).max() <= 2  # not 1e7
     assert accuracy(head) > 0.8  # chance: 0.25
     inputs = keras.Input(tiny.shape[1:])  # the same head without its standardisation
     raw = keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(keras.layers.Dropout(0.2)(inputs)))
