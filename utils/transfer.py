@@ -1,6 +1,17 @@
-"""Transfer learning (notebooks 04 and 06): InceptionV3 with its ImageNet weights (or random ones,
-with a notice), a ``tf.data`` input pipeline, cached feature extraction, a new head and fine-tuning,
-and a transfer experiment without ImageNet (a CNN pre-trained on some classes learns the others).
+"""Transfer learning (notebooks 04, 06 and 07): InceptionV3 with its ImageNet weights (or random ones,
+on purpose or with a notice), one input stack (:func:`inception_input_model`) for feature extraction and
+the saved classifier, cached feature extraction, a head that standardises its features (so it learns on
+any backbone), fine-tuning, and a transfer experiment without ImageNet (a CNN pre-trained on some
+classes learns the others).
+
+The usual path::
+
+    backbone, weights = build_inception_backbone(75)            # "imagenet" or "random"
+    features = extract_features(backbone, x_train)             # (N, 2048), cached
+    head = build_head(features, n_classes)                     # standardises with these features' statistics
+    head.compile(...); head.fit(features, y_train, ...)        # or train_or_load(partial(build_head, features, n_classes), ...)
+    classifier = inception_classifier(backbone, head, x_train.shape[1:])  # course images in, probabilities out
+    unfreeze_top_blocks(backbone); classifier.compile(...); classifier.fit(to_model_input(x), y)  # fine-tuning
 """
 
 from __future__ import annotations
@@ -17,9 +28,11 @@ import numpy as np
 import tensorflow as tf
 
 from utils.config import atomic_write, cache_path, keras_home, network_allowed
-from utils.images import as_float_images, check_int, check_layout
-from utils.models import SEED, _check_classes, build_mnist_cnn, to_model_input
-from utils.training import train_or_load
+from scipy import stats
+
+from utils.images import as_float_images, check_int, check_layout, check_number
+from utils.models import SEED, _check_classes, build_mnist_cnn, parameter_counts, to_model_input
+from utils.training import train_or_load, weights_fingerprint
 
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 INCEPTION_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
@@ -27,6 +40,7 @@ INCEPTION_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applic
 INCEPTION_WEIGHTS_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"
 INCEPTION_MIN_SIZE = 75  # the smallest input InceptionV3 accepts
 INCEPTION_TOP_BLOCKS = "mixed8"  # fine-tuning unfreezes the layers after it: blocks mixed9 and mixed10
+WEIGHTS = ("imagenet", "random")
 
 
 def keras_weights_path() -> Path:
@@ -69,26 +83,34 @@ def _random_weights_notice(reason: str) -> str:
 
 
 def build_inception_backbone(
-    input_size: int = INCEPTION_MIN_SIZE, *, seed: int = SEED
+    input_size: int = INCEPTION_MIN_SIZE, *, weights: str = "imagenet", seed: int = SEED
 ) -> tuple[keras.Model, str]:
     """InceptionV3 without its ImageNet classifier (``include_top=False``), average-pooled to
-    2,048 features per image, with ImageNet weights when they can be had.
+    2,048 features per image, with ImageNet weights when they can be had, or random ones on purpose.
 
-    The weights come from Keras' cache, else from Keras' download (unless ``COURSE_OFFLINE=1``).
-    When neither works, the network keeps random weights (seeded with ``seed`` through
-    ``keras.utils.set_random_seed``, so they repeat) and a prominent notice is printed.
+    With ``weights="imagenet"`` the weights come from Keras' cache, else from Keras' download (unless
+    ``COURSE_OFFLINE=1``). When neither works, the network keeps random weights and a prominent notice
+    is printed. With ``weights="random"`` it keeps random weights on purpose: the control that shows
+    what the architecture alone, untrained, does. Random weights are seeded with ``seed`` (through
+    ``keras.utils.set_random_seed``), so they repeat.
 
     Args:
         input_size: the height and width of the input images, at least 75.
+        weights: ``"imagenet"`` (when they can be had) or ``"random"``.
 
     Returns:
         The model, input shape ``(input_size, input_size, 3)``, output shape ``(None, 2048)``,
         and ``"imagenet"`` or ``"random"``: the weights in use.
     """
     _check_size(input_size)
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}.")
     keras.utils.set_random_seed(seed)
     backbone = keras.applications.InceptionV3(include_top=False, weights=None, pooling="avg",
                                               input_shape=(input_size, input_size, 3))
+    if weights == "random":
+        print(f"InceptionV3 ({input_size}x{input_size} input): random weights, as asked (seed {seed}).")
+        return backbone, "random"
     path, how = _find_imagenet_weights()
     if path is not None:
         try:
@@ -108,80 +130,62 @@ def _check_size(size: int) -> None:
 
 def _check_images(images: np.ndarray) -> np.ndarray:
     """Grey or RGB images (N, H, W), (N, H, W, 1) or (N, H, W, 3), uint8 or floats in [0, 1], as
-    0..255 values (N, H, W, C): uint8 kept as they are, floats times 255."""
+    float32 (N, H, W, C) in [0, 1] (the course's image rule, :func:`~utils.images.as_float_images`)."""
     images = check_layout(images)
     if images.ndim == 3:
         images = images[..., np.newaxis]
     if images.shape[-1] not in (1, 3):
         raise ValueError(f"images must have 1 or 3 channels, (N, H, W), (N, H, W, 1) or (N, H, W, 3), "
                          f"got {images.shape}.")
-    if images.dtype == np.uint8:
-        return images
-    grey_levels = as_float_images(images) * np.float32(255)
-    return grey_levels.astype(np.uint8) if np.issubdtype(images.dtype, np.integer) else grey_levels
+    return as_float_images(images)
 
 
-def _inception_preprocess(images: tf.Tensor, size: int) -> tf.Tensor:
-    """In-graph: a batch of 0-255 images (N, H, W, 1 or 3) -> (N, size, size, 3) in [-1, 1]."""
-    images = tf.image.resize(tf.cast(images, tf.float32), (size, size))  # bilinear
-    if images.shape[-1] == 1:
-        images = tf.image.grayscale_to_rgb(images)
-    return keras.applications.inception_v3.preprocess_input(images)
+def inception_input_model(size: int = INCEPTION_MIN_SIZE, channels: int = 1) -> keras.Model:
+    """InceptionV3's input stack, the one place it is written: float images (N, H, W, ``channels``) in
+    [0, 1], any H and W -> (N, ``size``, ``size``, 3) in [-1, 1].
+
+    It resizes (bilinear), copies grey to three channels and scales [0, 1] to [-1, 1] (what
+    ``keras.applications.inception_v3.preprocess_input`` does to 0-255 values). Feature extraction
+    (:func:`to_inception_input`) and the saved classifier (:func:`inception_classifier`) both run it,
+    so a model trained on extracted features sees the same input when it is given images. Built from
+    Keras' own layers, it saves and loads without this package.
+    """
+    _check_size(size)
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grey) or 3 (colour), got {channels!r}.")
+    inputs = keras.Input(shape=(None, None, channels), name="image")
+    x = keras.layers.Resizing(size, size, interpolation="bilinear", name="resize")(inputs)
+    if channels == 1:
+        x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x])
+    x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_inception_range")(x)
+    return keras.Model(inputs, x, name="inception_input")
 
 
 def to_inception_input(
     images: np.ndarray,
     size: int = INCEPTION_MIN_SIZE,
     batch_size: int = 128,
-    *,
-    labels: np.ndarray | None = None,
-    shuffle_seed: int | None = None,
 ) -> tf.data.Dataset:
-    """A ``tf.data`` pipeline that turns small grayscale images into InceptionV3 inputs.
-
-    Each batch is resized to ``size x size`` (bilinear, inside TensorFlow's graph), copied to
-    three channels and scaled by ``keras.applications.inception_v3.preprocess_input`` to [-1, 1].
+    """A ``tf.data`` pipeline that turns small images into InceptionV3 inputs, batch by batch
+    through :func:`inception_input_model`: (N, ``size``, ``size``, 3) in [-1, 1].
 
     Args:
         images: (N, H, W) or (N, H, W, C) with C = 1 or 3; uint8 0-255, or floats in [0, 1].
         size: the output height and width, at least 75.
         batch_size: images per batch.
-        labels: integer labels (N,); if given, the pipeline yields ``(images, labels)`` pairs,
-            ready for ``model.fit``.
-        shuffle_seed: if given, the order is shuffled (anew each epoch) with this seed.
     """
     images = _check_images(images)
     _check_size(size)
     check_int("batch_size", batch_size)
-    if labels is not None and np.shape(labels) != (len(images),):
-        raise ValueError(f"labels must have shape ({len(images)},), one per image, got {np.shape(labels)}.")
-    data = images if labels is None else (images, np.asarray(labels))
-    pipeline = tf.data.Dataset.from_tensor_slices(data)
-    if shuffle_seed is not None:
-        pipeline = pipeline.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=True)
-    pipeline = pipeline.batch(batch_size)
-    if labels is None:
-        pipeline = pipeline.map(lambda x: _inception_preprocess(x, size), num_parallel_calls=tf.data.AUTOTUNE)
-    else:
-        pipeline = pipeline.map(lambda x, y: (_inception_preprocess(x, size), y),
-                                num_parallel_calls=tf.data.AUTOTUNE)
-    return pipeline.prefetch(tf.data.AUTOTUNE)
+    stack = inception_input_model(size, images.shape[-1])
+    pipeline = tf.data.Dataset.from_tensor_slices(images).batch(batch_size)
+    return pipeline.map(lambda x: stack(x, training=False), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def inception_images(images: np.ndarray, size: int = INCEPTION_MIN_SIZE) -> np.ndarray:
     """The InceptionV3 inputs of a few ``images`` as one array (N, size, size, 3) in [-1, 1]:
     what :func:`to_inception_input` feeds the network, e.g. to look at or to explain."""
     return np.concatenate(list(to_inception_input(images, size).as_numpy_iterator()))
-
-
-def _weights_fingerprint(model: keras.Model) -> str:
-    """A short hash of all the weights of a model (their shapes and values), in layer order.
-    Layer names are left out: Keras numbers them anew each time a model is built."""
-    digest = hashlib.sha256(f"{model.input_shape}{model.output_shape}".encode())
-    for weights in model.get_weights():
-        digest.update(f"{weights.shape}".encode())
-        digest.update(np.ascontiguousarray(weights).tobytes())
-    return digest.hexdigest()[:12]
 
 
 def _data_fingerprint(images: np.ndarray) -> str:
@@ -225,7 +229,7 @@ def extract_features(
 
     cache_file = None
     if cache_key is not None:
-        key = f"weights_{_weights_fingerprint(backbone)}-data_{_data_fingerprint(images)}"
+        key = f"weights_{weights_fingerprint(backbone)}-data_{_data_fingerprint(images)}"
         cache_file = cache_path("features", f"{cache_key}-{size}px-{key}.npy")
         cached = _read_features(cache_file, (n_images, backbone.output_shape[-1]))
         if cached is not None:
@@ -264,32 +268,44 @@ def _read_features(cache_file: Path, shape: tuple[int, int]) -> np.ndarray | Non
     return features
 
 
-def build_transfer_model(
-    backbone: keras.Model, n_classes: int, *, dropout: float = 0.2
-) -> tuple[keras.Model, keras.Model]:
-    """Put a new classification head on a frozen backbone.
+def build_head(features: np.ndarray, n_classes: int, *, dropout: float = 0.2) -> keras.Model:
+    """A new classification head for a backbone's features, which learns whatever their scale.
 
-    The backbone is frozen (``trainable = False``), so all its layers, batch normalisation
-    included, run in inference mode; :func:`unfreeze_top_blocks` later unfreezes some of them
-    for fine-tuning. It is also called with ``training=False``, the usual Keras idiom.
+    ``standardise`` (a Keras ``Normalization`` layer, adapted here on ``features``) subtracts each feature's
+    mean on the training images and divides by its standard deviation, or by the typical one (the root of
+    the mean variance over features) when that is larger, so a feature that barely varies on a few
+    training images cannot blow up on new ones; then dropout and one dense layer (``logits``) with softmax. Without it, a head on the features of a random InceptionV3 (values around 1e-4) barely moves
+    and predicts one class. The statistics are weights of the layer (not trained), so they are saved
+    with the model and enter :func:`~utils.training.train_or_load`'s cache key.
+
+    Args:
+        features: the training features the head will learn from, (N, n_features).
+        n_classes: the number of classes.
+        dropout: the dropout rate before the dense layer, in [0, 1).
 
     Returns:
-        ``(model, head)``: ``model`` maps images to class probabilities; ``head`` is its new
-        part alone (Dropout -> Dense ``logits`` -> softmax), which maps the backbone's features to
-        probabilities and shares its weights with ``model``. Because the frozen backbone's output
-        never changes, training ``head`` on extracted features trains ``model``'s head.
+        The head: (N, n_features) features -> (N, n_classes) probabilities; ``n_features * n_classes
+        + n_classes`` trainable weights. Train it on ``features``, or through ``train_or_load`` with
+        ``functools.partial(build_head, features, n_classes)``.
     """
     _check_classes(n_classes)
     if not 0 <= dropout < 1:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
-    backbone.trainable = False
-    features = keras.Input(shape=backbone.output_shape[1:], name="features")
-    x = keras.layers.Dropout(dropout, name="dropout")(features)
+    features = np.asarray(features)
+    if features.ndim != 2 or len(features) < 2 or not np.issubdtype(features.dtype, np.number):
+        raise ValueError(f"features must be numbers of shape (N, n_features) with N >= 2, got shape "
+                         f"{features.shape}, dtype {features.dtype}.")
+    if not np.all(np.isfinite(features)):
+        raise ValueError("features must be finite numbers, got NaN or infinite values.")
+    inputs = keras.Input(shape=features.shape[1:], name="features")
+    standardise = keras.layers.Normalization(name="standardise")
+    standardise.adapt(features.astype(np.float32))
+    variance = np.asarray(standardise.adapt_variance)  # never divide by less than a typical feature's spread:
+    standardise.adapt_variance.assign(np.maximum(variance, variance.mean()))  # a feature (nearly) constant
+    standardise.finalize_state()  # on few training images would blow up on new ones
+    x = keras.layers.Dropout(dropout, name="dropout")(standardise(inputs))
     x = keras.layers.Dense(n_classes, name="logits")(x)
-    head = keras.Model(features, keras.layers.Activation("softmax", name="probabilities")(x), name="head")
-    inputs = keras.Input(shape=backbone.input_shape[1:], name="image")
-    model = keras.Model(inputs, head(backbone(inputs, training=False)), name="inception_transfer")
-    return model, head
+    return keras.Model(inputs, keras.layers.Activation("softmax", name="probabilities")(x), name="head")
 
 
 def unfreeze_top_blocks(backbone: keras.Model, after_layer: str = INCEPTION_TOP_BLOCKS) -> int:
@@ -318,22 +334,27 @@ def unfreeze_top_blocks(backbone: keras.Model, after_layer: str = INCEPTION_TOP_
 
 
 def inception_classifier(backbone: keras.Model, head: keras.Model, input_shape: tuple[int, int, int]) -> keras.Model:
-    """One model from course images to class probabilities: InceptionV3's input preparation inside it.
+    """One model from course images to class probabilities: input stack, frozen backbone, head.
 
     The model takes what :func:`~utils.models.to_model_input` makes (float32 (H, W, C) in [0, 1], C = 1
-    or 3), resizes it to the backbone's input (bilinear), copies grey to three channels and scales to
-    [-1, 1] (what :func:`to_inception_input` does outside the model), then applies ``backbone`` and
-    ``head`` (e.g. from :func:`build_transfer_model`), whose weights it shares. Saved as one ``.keras``
-    file, it needs nothing else to predict; it can also be fine-tuned on course images directly.
+    or 3), runs :func:`inception_input_model` (the stack feature extraction runs), then ``backbone`` and
+    ``head`` (e.g. from :func:`build_head`), whose weights it shares. The backbone is frozen
+    (``trainable = False``), so all its layers, batch normalisation included, run in inference mode, and
+    the model's output on an image is the head's output on that image's extracted features: training the
+    head on features trains this model. :func:`unfreeze_top_blocks` then unfreezes the top of the
+    backbone for fine-tuning on course images. Saved as one ``.keras`` file, it needs nothing else to predict.
     """
     if len(input_shape) != 3 or input_shape[-1] not in (1, 3):
         raise ValueError(f"input_shape must be (height, width, 1 or 3), got {input_shape!r}.")
-    size = backbone.input_shape[1]
+    if not isinstance(backbone, keras.Model) or not isinstance(head, keras.Model):
+        raise TypeError(f"backbone and head must be Keras models, got {type(backbone).__name__} and "
+                        f"{type(head).__name__}.")
+    if head.input_shape[1:] != backbone.output_shape[1:]:
+        raise ValueError(f"head must take the backbone's features {backbone.output_shape[1:]}, "
+                         f"got a head for {head.input_shape[1:]}.")
+    backbone.trainable = False
     inputs = keras.Input(shape=input_shape, name="image")
-    x = keras.layers.Resizing(size, size, interpolation="bilinear", name="resize")(inputs)
-    if input_shape[-1] == 1:
-        x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x])
-    x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_inception_range")(x)
+    x = inception_input_model(backbone.input_shape[1], input_shape[-1])(inputs)
     return keras.Model(inputs, head(backbone(x, training=False)), name="inception_classifier")
 
 
@@ -347,6 +368,20 @@ class FewShotResult:
     source_classes: tuple[int, ...]
     target_classes: tuple[int, ...]
     source_accuracy: float  # the pre-trained network on test images of the source classes
+    head_parameters: int  # trainable weights of the new head on the pre-trained base
+    scratch_parameters: int  # trainable weights of the network from scratch
+
+    def gain_interval(self, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The paired gain of pre-training (pre-trained minus scratch, on the same draw of labelled
+        images) per number of labels: its mean over the draws and a Student-t confidence interval,
+        as three arrays (K,) ``(mean, low, high)``. With one draw the interval is unknown (NaN)."""
+        check_number("confidence", confidence, 0, 1, exclusive=True)
+        gains = self.pretrained - self.scratch
+        mean = gains.mean(axis=0)
+        if len(gains) < 2:
+            return mean, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
+        half = stats.t.ppf((1 + confidence) / 2, len(gains) - 1) * gains.std(axis=0, ddof=1) / np.sqrt(len(gains))
+        return mean, mean - half, mean + half
 
 
 def _fit_steps(model: keras.Model, x: np.ndarray, y: np.ndarray, *, steps: int, batch_size: int,
@@ -364,16 +399,6 @@ def _accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(probabilities.argmax(axis=1) == y))
 
 
-def _new_head(base: keras.Model, n_classes: int) -> keras.Model:
-    """``base`` (frozen) followed by a fresh copy of the course CNN's dense classifier."""
-    inputs = keras.Input(shape=base.input_shape[1:], name="image")
-    x = keras.layers.Dense(128, activation="relu", name="features")(base(inputs, training=False))
-    x = keras.layers.Dropout(0.5, name="dropout")(x)
-    x = keras.layers.Dense(n_classes, name="logits")(x)
-    outputs = keras.layers.Activation("softmax", name="probabilities")(x)
-    return keras.Model(inputs, outputs, name="pretrained_base_new_head")
-
-
 def few_shot_transfer_experiment(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -382,7 +407,7 @@ def few_shot_transfer_experiment(
     *,
     source_classes: tuple[int, ...] = (0, 1, 2, 3, 4),
     labels_per_class: tuple[int, ...] = (10, 50, 200),
-    repeats: int = 1,
+    repeats: int = 10,
     pretrain_epochs: int = 10,
     steps: int = 100,
     min_epochs: int = 10,
@@ -398,19 +423,21 @@ def few_shot_transfer_experiment(
     2. For the other classes (the targets) and each n in ``labels_per_class``, draw n labelled
        training images per target class and train two networks on them for ``steps`` mini-batches
        of ``batch_size`` (or more, to pass over the images at least ``min_epochs`` times):
-       the pre-trained convolution blocks (up to ``flatten``), frozen, with a new dense
-       classifier (``features`` -> dropout -> ``logits``, as in :func:`build_mnist_cnn`); and the
-       same architecture from scratch (random weights, all trainable).
+       the pre-trained convolution blocks (up to ``flatten``), frozen, with a small new head
+       (:func:`build_head`: standardised features -> dropout -> one dense layer; trained on the
+       base's features of the labelled images, which is the same as training it on the images);
+       and the course CNN from scratch (random weights, all trainable).
     3. Measure both on all test images of the target classes.
 
     The draws are nested (the 10 images per class are among the 50, ...) and differ between
-    repeats; the seed fixes everything, so a call repeats its numbers.
+    repeats; both networks see the same draw, so :meth:`FewShotResult.gain_interval` compares them
+    in pairs. The seed fixes everything, so a call repeats its numbers.
 
     Args:
         x_train, y_train, x_test, y_test: images (N, 28, 28) and integer labels, e.g. a Dataset's.
         source_classes: the classes to pre-train on; all other classes are the targets.
         labels_per_class: the numbers of labelled images per target class to try.
-        repeats: how many independent draws of the labelled images.
+        repeats: how many independent draws of the labelled images (at least 2 for an interval).
         pretrain_epochs: the most epochs of pre-training (early stopping may stop it sooner).
     """
     x_train, y_train, x_test, y_test = map(np.asarray, (x_train, y_train, x_test, y_test))
@@ -445,7 +472,9 @@ def few_shot_transfer_experiment(
 
     in_target_test = np.isin(y_test, target)
     x_eval, y_eval = to_model_input(x_test[in_target_test]), relabel(y_test[in_target_test], target)
+    features_eval = base.predict(x_eval, batch_size=512, verbose=0)
     scores = {"pretrained": np.zeros((repeats, len(sizes))), "scratch": np.zeros((repeats, len(sizes)))}
+    parameters = {}
     for repeat in range(repeats):
         rng = np.random.default_rng(seed + repeat)
         order = {c: rng.permutation(np.flatnonzero(y_train == c)) for c in target}
@@ -453,14 +482,18 @@ def few_shot_transfer_experiment(
             chosen = np.concatenate([order[c][:n] for c in target])
             x, y = to_model_input(x_train[chosen]), relabel(y_train[chosen], target)
             n_steps = max(steps, math.ceil(min_epochs * len(x) / batch_size))
-            fit = functools.partial(_fit_steps, x=x, y=y, steps=n_steps, batch_size=batch_size,
+            fit = functools.partial(_fit_steps, steps=n_steps, batch_size=batch_size,
                                     learning_rate=learning_rate, seed=seed + repeat)
+            features = base.predict(x, batch_size=512, verbose=0)
             keras.utils.set_random_seed(seed + repeat)
-            transfer = _new_head(base, len(target))
-            scores["pretrained"][repeat, j] = _accuracy(fit(transfer), x_eval, y_eval)
+            head = fit(build_head(features, len(target)), features, y)
+            scores["pretrained"][repeat, j] = _accuracy(head, features_eval, y_eval)
             keras.utils.set_random_seed(seed + repeat)
-            scratch = build_mnist_cnn(n_classes=len(target), input_shape=x.shape[1:])
-            scores["scratch"][repeat, j] = _accuracy(fit(scratch), x_eval, y_eval)
+            scratch = fit(build_mnist_cnn(n_classes=len(target), input_shape=x.shape[1:]), x, y)
+            scores["scratch"][repeat, j] = _accuracy(scratch, x_eval, y_eval)
+            parameters = {"head": parameter_counts(head)["trainable"], "scratch": parameter_counts(scratch)["trainable"]}
             print(f"repeat {repeat + 1}/{repeats}, {n:>4} labels per class: pre-trained base "
                   f"{scores['pretrained'][repeat, j]:.1%}, from scratch {scores['scratch'][repeat, j]:.1%}")
-    return FewShotResult(sizes, scores["pretrained"], scores["scratch"], source, target, source_accuracy)
+    return FewShotResult(sizes, scores["pretrained"], scores["scratch"], source, target, source_accuracy,
+                         parameters["head"], parameters["scratch"])
+
