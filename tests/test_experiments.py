@@ -112,14 +112,14 @@ def test_train_head_and_fine_tune_go_through_the_training_cache(course_env, caps
     images = np.clip(rng.random((32, 8, 8, 3)) * 0.5 + 0.4 * y[:, None, None, None], 0, 1).astype("float32")
     features = backbone.predict(images, verbose=0)
     options = dict(n_classes=2, epochs=2, name="tiny_head", validation_data=(features, y), verbose=0)
-    head = experiments.train_head(backbone, features, y, **options)
+    head = experiments.train_head(features, y, **options)
     assert head.predict(features, verbose=0).shape == (32, 2)
     assert "Training" in capsys.readouterr().out
-    again = experiments.train_head(backbone, features, y, **options)
+    again = experiments.train_head(features, y, **options)
     assert "Loaded" in capsys.readouterr().out
     np.testing.assert_allclose(again.predict(features, verbose=0), head.predict(features, verbose=0), rtol=1e-5)
     other_features = features + 1.0  # other backbone weights give other features: another cache entry
-    experiments.train_head(backbone, other_features, y, **options)
+    experiments.train_head(other_features, y, **options)
     assert "Training" in capsys.readouterr().out
 
     grey = images[..., :1]  # course images: the model makes them three channels itself
@@ -129,5 +129,5 @@ def test_train_head_and_fine_tune_go_through_the_training_cache(course_env, caps
     assert backbone.get_layer("mixed9").trainable and not backbone.get_layer("mixed8").trainable
     capsys.readouterr()
     backbone = _tiny_backbone()  # a second run of the notebook: the same backbone and head, both from the cache
-    experiments.fine_tune(backbone, experiments.train_head(backbone, features, y, **options), grey, y, **tuning)
+    experiments.fine_tune(backbone, experiments.train_head(features, y, **options), grey, y, **tuning)
     assert capsys.readouterr().out.count("Loaded") == 2

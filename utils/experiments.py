@@ -27,7 +27,7 @@ import pandas as pd
 from utils.evaluation import Estimate, accuracy_interval, compare_with_published, macro_roc_auc
 from utils.images import check_number
 from utils.training import train_or_load
-from utils.transfer import build_transfer_model, inception_classifier, unfreeze_top_blocks
+from utils.transfer import build_head, inception_classifier, unfreeze_top_blocks
 
 SELECTION_METRICS = ("ROC AUC", "accuracy")
 
@@ -50,7 +50,6 @@ def augmentation(*, flip: bool) -> keras.Sequential:
 
 
 def train_head(
-    backbone: keras.Model,
     features: np.ndarray,
     y: np.ndarray,
     *,
@@ -61,10 +60,10 @@ def train_head(
     batch_size: int = 32,
     **training,
 ) -> keras.Model:
-    """A new head (:func:`~utils.transfer.build_transfer_model`) for the frozen ``backbone``, trained on
-    its extracted ``features`` through :func:`~utils.training.train_or_load`: cached, seeded, with early
-    stopping. The cache key holds the features themselves, so other backbone weights (ImageNet or
-    random) are another entry.
+    """A new head (:func:`~utils.transfer.build_head`: it standardises the features, whatever their
+    scale) for a frozen backbone, trained on the backbone's extracted ``features`` through
+    :func:`~utils.training.train_or_load`: cached, seeded, with early stopping. The cache key holds the
+    features themselves, so other backbone weights (ImageNet or random) are another entry.
 
     Args:
         features: the backbone's features of the training images (``extract_features``).
@@ -78,7 +77,7 @@ def train_head(
         The trained head: features in, class probabilities out (its weights are shared with the
         model :func:`fine_tune` builds).
     """
-    head, _ = train_or_load(lambda: build_transfer_model(backbone, n_classes=n_classes)[1], features, y, epochs=epochs,
+    head, _ = train_or_load(lambda: build_head(features, n_classes), features, y, epochs=epochs,
                             patience=patience, batch_size=batch_size, name=name, **training)
     return head
 
