@@ -106,9 +106,9 @@ def test_plot_learning_rates_draws_one_colour_per_rate_in_order():
                  1e-4: {"loss": [2.2, 2.0], "val_loss": [2.1, 1.9], "val_accuracy": [0.3, 0.4]}}
     fig = plots.plot_learning_rates(histories, n_classes=10)
     ax_loss, ax_accuracy = fig.axes
-    labels = [text.get_text() for text in ax_loss.get_legend().get_texts()]
-    assert labels == ["rate 0.0001, training", "rate 0.0001, validation", "rate 0.01, training",
-                      "rate 0.01, validation", "guessing"]
+    labels = [text.get_text() for text in fig.legends[0].get_texts()]
+    assert labels == ["rate 0.0001", "rate 0.01", "training", "validation", "guessing"]
+    np.testing.assert_array_equal(ax_loss.lines[1].get_ydata(), [2.1, 1.9])  # rate 0.0001, validation
     np.testing.assert_array_equal(ax_accuracy.lines[1].get_ydata(), [0.7, 0.8])
     plt.close("all")
     with pytest.raises(ValueError, match="histories"):

@@ -307,7 +307,7 @@ def plot_learning_rates(
     """Learning curves of the same network trained with different learning rates, in one figure.
 
     Left: the training loss (solid) and validation loss (dashed) per epoch; right: the validation
-    accuracy. One colour per rate.
+    accuracy. One colour per rate, in one legend to the right.
 
     Args:
         histories: learning rate -> its Keras history (per-epoch ``loss``, ``val_loss``, and
@@ -316,24 +316,28 @@ def plot_learning_rates(
     """
     if not histories or any(not {"loss", "val_loss"} <= set(h) for h in histories.values()):
         raise ValueError("histories must map each learning rate to a Keras history with 'loss' and 'val_loss'.")
-    fig, (ax_loss, ax_accuracy) = plt.subplots(1, 2, figsize=fit_width((10, 3.6)))
+    fig, (ax_loss, ax_accuracy) = plt.subplots(1, 2, figsize=fit_width((11.5, 3.6)))
     colours = plt.colormaps["viridis"](np.linspace(0, 0.85, len(histories)))
+    handles = []
     for colour, (rate, history) in zip(colours, sorted(histories.items())):
         epochs = np.arange(1, len(history["loss"]) + 1)
-        ax_loss.plot(epochs, history["loss"], "o-", color=colour, markersize=3, label=f"rate {rate:g}, training")
-        ax_loss.plot(epochs, history["val_loss"], "s--", color=colour, markersize=3, label=f"rate {rate:g}, validation")
+        handles += ax_loss.plot(epochs, history["loss"], "o-", color=colour, markersize=3, label=f"rate {rate:g}")
+        ax_loss.plot(epochs, history["val_loss"], "s--", color=colour, markersize=3)
         if "val_accuracy" in history:
-            ax_accuracy.plot(epochs, history["val_accuracy"], "s--", color=colour, markersize=3, label=f"rate {rate:g}")
+            ax_accuracy.plot(epochs, history["val_accuracy"], "s--", color=colour, markersize=3)
+    handles += [plt.Line2D([], [], color="black", marker="o", markersize=3, label="training"),
+                plt.Line2D([], [], color="black", marker="s", markersize=3, linestyle="--", label="validation")]
     if n_classes is not None:
-        ax_loss.axhline(np.log(n_classes), color="gray", linestyle=":", label="guessing")
-        ax_accuracy.axhline(1 / n_classes, color="gray", linestyle=":", label="guessing")
+        handles += ax_loss.plot([], [], color="gray", linestyle=":", label="guessing")
+        ax_loss.axhline(np.log(n_classes), color="gray", linestyle=":")
+        ax_accuracy.axhline(1 / n_classes, color="gray", linestyle=":")
     ax_loss.set(xlabel="epoch", ylabel="loss", title="Loss")
     ax_accuracy.set(xlabel="epoch", ylabel="validation accuracy", title="Validation accuracy", ylim=(0, 1.02))
     for ax in (ax_loss, ax_accuracy):
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 0.87, 1))  # the legend to the right of the panels
     return fig
