@@ -198,6 +198,6 @@ def describe_learning_rates(histories: Mapping[float, Mapping[str, Sequence[floa
                 "class with equal probability. Its steps were so large that training went astray instead "
                 "of downhill." if near_guessing else
                 f" ends at {loss[-1]:.3f}, still falling." if still_falling else
-                f" ends at {loss[-1]:.3f}, no longer falling: steps this large jump around the minimum instead "
-                "of settling in it."))
+                f" ends at {loss[-1]:.3f}, no longer falling: steps this large tend to jump around a minimum instead "
+                "of settling into it."))
     return " ".join(sentences)
