@@ -89,3 +89,32 @@ def test_plot_confusion_matrix_normalises_rows_and_keeps_a_long_title_inside_a_n
     box = shown.get_window_extent()
     assert box.x0 >= 0 and box.x1 <= figure.bbox.width, (box, figure.bbox)
     plt.close(figure)
+
+
+def test_plot_descent_draws_the_steps_over_the_surface_and_checks_shapes():
+    w_values, b_values = np.linspace(-2, 2, 9), np.linspace(-1, 1, 5)
+    surface = np.add.outer(b_values ** 2, w_values ** 2)
+    path = np.array([[-2.0, 1.0], [-1.0, 0.5], [0.0, 0.0]])
+    fig = plots.plot_descent(w_values, b_values, surface, path, np.array([5.0, 1.25, 0.0]), title="bowl")
+    ax_map, ax_loss = fig.axes[:2]
+    np.testing.assert_array_equal(ax_map.lines[0].get_xydata(), path)
+    np.testing.assert_array_equal(ax_loss.lines[0].get_ydata(), [5.0, 1.25, 0.0])
+    plt.close("all")
+    with pytest.raises(ValueError, match="surface must have shape"):
+        plots.plot_descent(w_values, b_values, surface.T, path, np.zeros(3))
+    with pytest.raises(ValueError, match="path must have shape"):
+        plots.plot_descent(w_values, b_values, surface, path, np.zeros(2))
+
+
+def test_plot_learning_rates_draws_one_colour_per_rate_in_order():
+    histories = {1e-2: {"loss": [1.0, 0.5], "val_loss": [0.9, 0.6], "val_accuracy": [0.7, 0.8]},
+                 1e-4: {"loss": [2.2, 2.0], "val_loss": [2.1, 1.9], "val_accuracy": [0.3, 0.4]}}
+    fig = plots.plot_learning_rates(histories, n_classes=10)
+    ax_loss, ax_accuracy = fig.axes
+    labels = [text.get_text() for text in fig.legends[0].get_texts()]
+    assert labels == ["rate 0.0001", "rate 0.01", "training", "validation", "guessing"]
+    np.testing.assert_array_equal(ax_loss.lines[1].get_ydata(), [2.1, 1.9])  # rate 0.0001, validation
+    np.testing.assert_array_equal(ax_accuracy.lines[1].get_ydata(), [0.7, 0.8])
+    plt.close("all")
+    with pytest.raises(ValueError, match="histories"):
+        plots.plot_learning_rates({1e-3: {"loss": [1.0]}})

@@ -6,20 +6,25 @@ grouped by kind of figure:
 - ``images``: grids of images and of predictions, pixel statistics per class, heatmaps over images
   (titled by the caller: plots import nothing from ``utils.interpret``), convolution kernels and
   filters, and pictures of the hand-crafted features (region, HOG, LBP);
-- ``metrics``: learning curves, cross-validation scores, the confusion matrix, ROC curves,
-  comparisons of models and methods, deletion and insertion curves;
+- ``metrics``: gradient descent on a loss surface, learning curves (also of several learning rates),
+  cross-validation scores, the confusion matrix, ROC curves, comparisons of models and methods,
+  deletion and insertion curves;
 - ``interpret``: the measures of explanations: the cascading randomisation check, means with intervals;
-- ``embeddings``: 2-D maps of data, principal components and the variance they keep, clusters
-  against classes, images generated at a grid of points;
+- ``embeddings``: exploring a data set: class balance, pixel statistics, 2-D maps of data, principal
+  components and the variance they keep, the BIC of each number of clusters, clusters against
+  classes, images generated at a grid of points;
 - ``style``: the course's figure sizes, which fit JupyterLab's output width so text stays legible.
 """
 
 from utils.plots.embeddings import (
+    plot_class_balance,
     plot_contingency,
     plot_cumulative_variance,
     plot_embedding,
     plot_embeddings,
     plot_inverse_grid,
+    plot_mixture_selection,
+    plot_pixel_overview,
     show_components,
 )
 from utils.plots.images import (
@@ -40,7 +45,9 @@ from utils.plots.metrics import (
     plot_confusion_matrix,
     plot_cv_scores,
     plot_deletion_insertion,
+    plot_descent,
     plot_learning_curves,
+    plot_learning_rates,
     plot_model_comparison,
     plot_roc,
 )

@@ -1,5 +1,7 @@
-"""Data in fewer dimensions: 2-D maps (PCA, t-SNE, UMAP), principal components and the variance they
-keep, clusters against classes, and the images a map generates at a grid of points."""
+"""Exploring a data set (notebook 01): how many images of each class, the statistics of their pixels,
+and the data in fewer dimensions: 2-D maps (PCA, t-SNE, UMAP), principal components and the variance
+they keep, the choice of a number of clusters, clusters against classes, and the images a map
+generates at a grid of points."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from utils.explore import n_components_for_variance
-from utils.images import check_class_names, check_labels
+from utils.explore import MixtureSelection, n_components_for_variance
+from utils.images import as_float_images, check_class_names, check_labels
 from utils.plots.images import show_images
 from utils.plots.style import fit_width
 
@@ -22,6 +24,9 @@ def plot_embedding(
     title: str | None = None,
     ax: plt.Axes | None = None,
     point_size: float | None = None,
+    axis_labels: tuple[str, str] | None = None,
+    legend: bool = True,
+    name_classes: bool = True,
 ) -> plt.Figure:
     """Scatter a 2-D embedding, one colour per class, each class named at its median point.
 
@@ -30,6 +35,11 @@ def plot_embedding(
         labels: the class of each point, integers indexing ``class_names``.
         class_names: the name of each class (at most 20, the colours of ``tab20``).
         point_size: marker area; by default smaller for more points.
+        axis_labels: the names of the two axes (e.g. of two principal components); by default none,
+            as the axes of t-SNE or UMAP have no meaning.
+        legend: a legend of the classes to the right of the map.
+        name_classes: write each class's name at the median point of its points (for classes that
+            form groups on the map).
     """
     embedding = np.asarray(embedding)
     if embedding.ndim != 2 or embedding.shape[1] != 2 or len(embedding) == 0:
@@ -45,14 +55,17 @@ def plot_embedding(
     for c, name in enumerate(class_names):
         points = embedding[labels == c]
         ax.scatter(points[:, 0], points[:, 1], s=size, color=colours[c], label=name, linewidths=0)
-        if len(points):
+        if name_classes and len(points):
             ax.annotate(name, np.median(points, axis=0), ha="center", va="center", fontsize=8, weight="bold",
                         bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": colours[c],
                               "alpha": 0.8})
-    ax.legend(markerscale=max(1.0, 30 / size) ** 0.5, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5),
-              frameon=False)
+    if legend:
+        ax.legend(markerscale=max(1.0, 30 / size) ** 0.5, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5),
+                  frameon=False)
     ax.set_xticks([])
     ax.set_yticks([])
+    if axis_labels is not None:
+        ax.set(xlabel=axis_labels[0], ylabel=axis_labels[1])
     if title:
         ax.set_title(title)
     ax.figure.tight_layout()
@@ -66,19 +79,20 @@ def plot_embeddings(
     *,
     title: str | None = None,
 ) -> plt.Figure:
-    """2-D embeddings (e.g. UMAP of different features) side by side, points coloured by class."""
+    """2-D embeddings (e.g. of different features, or with different settings) side by side, as
+    :func:`plot_embedding` draws them, with one legend of the classes for all.
+
+    Args:
+        embeddings: the title of each map -> the map, shape (N, 2), one row per label.
+        labels, class_names: as for :func:`plot_embedding`.
+    """
     class_names = check_class_names(class_names)
     labels = check_labels(labels, len(class_names))
     if not embeddings or not len(labels) or any(np.shape(e) != (len(labels), 2) for e in embeddings.values()):
         raise ValueError(f"embeddings must map names to arrays of shape ({len(labels)}, 2), one row per label.")
-    colors = plt.colormaps["tab10"]
     fig, axes = plt.subplots(1, len(embeddings), figsize=fit_width((5 * len(embeddings) + 1.5, 4.6)), squeeze=False)
-    for ax, (name, points) in zip(axes[0], embeddings.items()):
-        for c, class_name in enumerate(class_names):
-            mask = labels == c
-            ax.scatter(points[mask, 0], points[mask, 1], s=3, color=colors(c % 10), label=class_name)
-        ax.set(title=name, xticks=[], yticks=[])
-    axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=4, fontsize=8, frameon=False)
+    for i, (ax, (name, points)) in enumerate(zip(axes[0], embeddings.items())):
+        plot_embedding(points, labels, class_names, ax=ax, title=name, legend=i == len(embeddings) - 1)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -154,7 +168,7 @@ def show_components(
 
 
 def plot_cumulative_variance(explained_variance_ratio: np.ndarray, *, keep: float = 0.95,
-                             ax: plt.Axes | None = None) -> plt.Figure:
+                             title: str | None = None, ax: plt.Axes | None = None) -> plt.Figure:
     """The share of the variance that the first k principal components keep, against k.
 
     The dotted line marks the number of components that keep ``keep`` of the variance, counted by
@@ -170,7 +184,7 @@ def plot_cumulative_variance(explained_variance_ratio: np.ndarray, *, keep: floa
     n_keep = n_components_for_variance(ratio, threshold=keep)
     cumulative = np.cumsum(ratio)
     if ax is None:
-        _, ax = plt.subplots(figsize=fit_width((5, 3)))
+        _, ax = plt.subplots(figsize=fit_width((7.5, 3.5)))
     ax.plot(np.arange(1, len(ratio) + 1), cumulative)
     ax.axhline(keep, color="gray", linestyle="--")
     ax.axvline(n_keep, color="tab:red", linestyle=":", label=f"{n_keep} components keep {keep:.0%}")
@@ -178,6 +192,8 @@ def plot_cumulative_variance(explained_variance_ratio: np.ndarray, *, keep: floa
     ax.set_xlabel("number of principal components")
     ax.set_ylabel("share of the variance kept")
     ax.set_ylim(0, 1.02)
+    if title:
+        ax.set_title(title)
     ax.figure.tight_layout()
     return ax.figure
 
@@ -219,3 +235,99 @@ def plot_contingency(
     ax.figure.colorbar(image, ax=ax, label="images", fraction=0.03, pad=0.01)
     ax.figure.tight_layout()
     return ax.figure
+
+
+def plot_class_balance(
+    counts: dict[str, np.ndarray], class_names: Sequence[str], *, title: str = "Images per class"
+) -> plt.Figure:
+    """The share of each class in each split (bars side by side), against equal shares.
+
+    Args:
+        counts: the name of each split (e.g. ``"train"``) -> its number of images of each class,
+            shape (n_classes,), e.g. ``np.bincount(y, minlength=n_classes)``.
+        class_names: the name of each class.
+    """
+    class_names = check_class_names(class_names)
+    counts = {name: np.asarray(count) for name, count in counts.items()}
+    if not counts or any(c.shape != (len(class_names),) or np.any(c < 0) or c.sum() == 0 for c in counts.values()):
+        raise ValueError(f"counts must map each split to {len(class_names)} non-negative counts, one per class, "
+                         "not all zero.")
+    n_classes = len(class_names)
+    positions = np.arange(n_classes)
+    width = 0.8 / len(counts)
+    fig, ax = plt.subplots(figsize=fit_width((8, 3.2)))
+    for i, (split, count) in enumerate(counts.items()):
+        ax.bar(positions + (i - (len(counts) - 1) / 2) * width, count / count.sum(), width=width,
+               label=f"{split} ({count.sum():,} images)")
+    ax.axhline(1 / n_classes, color="black", linestyle="--", linewidth=1, label="equal shares")
+    ax.set_xticks(positions, list(class_names), rotation=30 if max(map(len, class_names)) > 2 else 0)
+    ax.set_ylabel("fraction of the split")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_pixel_overview(
+    images: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    title: str = "Pixel statistics",
+) -> plt.Figure:
+    """Four views of the pixels of grey images: the histogram of all grey levels (log scale), the
+    mean and the standard deviation of each pixel position, and the mean grey level of each class.
+
+    Args:
+        images: grey images (N, H, W), uint8 0..255 or floats in [0, 1]; shown in their own units.
+        labels: the class of each image, integers indexing ``class_names``.
+        class_names: the name of each class.
+    """
+    images = np.asarray(images)
+    as_float_images(images, channels=1)  # checks the layout and the range
+    if images.ndim != 3:
+        raise ValueError(f"images must be grey images (N, H, W), got shape {images.shape}.")
+    class_names = check_class_names(class_names)
+    labels = check_labels(labels, len(class_names), n_images=len(images))
+    pixels = images.astype(np.float32)
+    fig, axes = plt.subplots(1, 4, figsize=fit_width((9.7, 3.4)), gridspec_kw={"width_ratios": [1.2, 1, 1, 1.3]})
+    axes[0].hist(images.ravel(), bins=64, color="grey", log=True)
+    axes[0].set(title="Grey levels\n(all pixels)", xlabel="grey level", ylabel="count (log scale)")
+    for ax, image, name in [(axes[1], pixels.mean(axis=0), "Mean of\neach pixel"),
+                            (axes[2], pixels.std(axis=0), "Standard deviation\nof each pixel")]:
+        fig.colorbar(ax.imshow(image, cmap="magma"), ax=ax, fraction=0.046, pad=0.04)
+        ax.set_title(name, fontsize=10)
+        ax.axis("off")
+    brightness = [pixels[labels == c].mean() if np.any(labels == c) else 0.0 for c in range(len(class_names))]
+    axes[3].barh(np.arange(len(class_names)), brightness, color="grey")
+    axes[3].set_yticks(np.arange(len(class_names)), list(class_names), fontsize=8)
+    axes[3].invert_yaxis()
+    axes[3].set(title="Mean grey level\nper class", xlabel="mean grey level")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_mixture_selection(
+    selection: MixtureSelection, *, n_classes: int | None = None,
+    title: str = "Choosing the number of clusters with the BIC",
+) -> plt.Figure:
+    """The BIC of each number of mixture components tried, with the lowest marked.
+
+    Args:
+        selection: the mixtures fitted by :func:`utils.explore.select_gaussian_mixture`.
+        n_classes: if given, a dotted line marks the number of classes.
+    """
+    if not isinstance(selection, MixtureSelection):
+        raise TypeError(f"selection must be a utils.explore.MixtureSelection, got {type(selection).__name__}.")
+    best = selection.best_n_components
+    fig, ax = plt.subplots(figsize=fit_width((7.5, 3.5)))
+    ax.plot(selection.n_components, selection.bic, marker="o", markersize=4)
+    ax.axvline(best, color="tab:red", linestyle="--", linewidth=1, label=f"lowest BIC: {best} components")
+    if n_classes is not None:
+        ax.axvline(n_classes, color="grey", linestyle=":", linewidth=1.5, label=f"number of classes: {n_classes}")
+    ax.set(xlabel="number of mixture components k", ylabel="BIC (lower is better)", title=title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -1,4 +1,5 @@
-"""Measured numbers: learning curves, cross-validation scores, the confusion matrix, ROC curves,
+"""Measured numbers: gradient descent on a loss surface, learning curves (also of several learning
+rates), cross-validation scores, the confusion matrix, ROC curves,
 comparisons of models and of methods, and the deletion and insertion curves of heatmaps.
 
 The figures draw what the caller measured (with ``utils.evaluation``, ``utils.classical``, ...):
@@ -253,4 +254,94 @@ def plot_deletion_insertion(curves: dict, *, title: str | None = None, size: flo
         ax.legend(fontsize=7, title="method (area)", title_fontsize=7)
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def plot_descent(
+    w_values: np.ndarray,
+    b_values: np.ndarray,
+    surface: np.ndarray,
+    path: np.ndarray,
+    losses: np.ndarray,
+    *,
+    title: str | None = None,
+) -> plt.Figure:
+    """Gradient descent on a loss of two weights: the steps over the loss surface, and the loss per step.
+
+    Args:
+        w_values, b_values: the grid of the first (x axis) and second (y axis) weight.
+        surface: the loss on the grid, shape (len(b_values), len(w_values)), e.g. from
+            ``utils.descent.loss_surface``.
+        path: the weights at the start and after each step, shape (steps + 1, 2).
+        losses: the loss at each of those points, shape (steps + 1,).
+    """
+    w_values, b_values = np.asarray(w_values), np.asarray(b_values)
+    surface, path, losses = np.asarray(surface), np.asarray(path), np.asarray(losses)
+    if surface.shape != (len(b_values), len(w_values)) or surface.ndim != 2:
+        raise ValueError(f"surface must have shape (len(b_values), len(w_values)) = ({len(b_values)}, "
+                         f"{len(w_values)}), got {surface.shape}.")
+    if path.ndim != 2 or path.shape[1] != 2 or len(path) < 2 or losses.shape != (len(path),):
+        raise ValueError(f"path must have shape (steps + 1, 2) with at least one step and losses one value per "
+                         f"point, got shapes {path.shape} and {losses.shape}.")
+    fig, (ax_map, ax_loss) = plt.subplots(1, 2, figsize=fit_width((10, 4)), gridspec_kw={"width_ratios": [1.2, 1]})
+    levels = np.quantile(surface, np.linspace(0, 1, 16)[1:-1])  # contour lines spread over the loss values
+    shown = ax_map.contourf(w_values, b_values, surface, levels=30, cmap="viridis")
+    ax_map.contour(w_values, b_values, surface, levels=np.unique(levels), colors="white", linewidths=0.5, alpha=0.6)
+    fig.colorbar(shown, ax=ax_map, label="loss")
+    ax_map.plot(path[:, 0], path[:, 1], "o-", color="tab:red", markersize=3, linewidth=1, label="gradient steps")
+    ax_map.plot(*path[0], "s", color="white", markeredgecolor="black", markersize=7, label="start")
+    ax_map.plot(*path[-1], "*", color="gold", markeredgecolor="black", markersize=12, label="after the last step")
+    ax_map.set(xlabel="weight w", ylabel="bias b", title="The loss over the two weights, and the steps")
+    ax_map.legend(fontsize=8, loc="best")
+    ax_loss.plot(np.arange(len(losses)), losses, "o-", color="tab:red", markersize=3)
+    ax_loss.axhline(surface.min(), color="gray", linestyle=":", label=f"lowest loss on the grid ({surface.min():.3f})")
+    ax_loss.set(xlabel="step", ylabel="loss", title="The loss after each step")
+    ax_loss.xaxis.get_major_locator().set_params(integer=True)
+    ax_loss.legend(fontsize=8)
+    ax_loss.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_learning_rates(
+    histories: Mapping[float, Mapping[str, Sequence[float]]], *, n_classes: int | None = None, title: str | None = None
+) -> plt.Figure:
+    """Learning curves of the same network trained with different learning rates, in one figure.
+
+    Left: the training loss (solid) and validation loss (dashed) per epoch; right: the validation
+    accuracy. One colour per rate, in one legend to the right.
+
+    Args:
+        histories: learning rate -> its Keras history (per-epoch ``loss``, ``val_loss``, and
+            ``val_accuracy`` for the right panel).
+        n_classes: if given, a dotted line marks the loss of guessing, ``log(n_classes)``.
+    """
+    if not histories or any(not {"loss", "val_loss"} <= set(h) for h in histories.values()):
+        raise ValueError("histories must map each learning rate to a Keras history with 'loss' and 'val_loss'.")
+    fig, (ax_loss, ax_accuracy) = plt.subplots(1, 2, figsize=fit_width((11.5, 3.6)))
+    colours = plt.colormaps["viridis"](np.linspace(0, 0.85, len(histories)))
+    handles = []
+    for colour, (rate, history) in zip(colours, sorted(histories.items())):
+        epochs = np.arange(1, len(history["loss"]) + 1)
+        handles += ax_loss.plot(epochs, history["loss"], "o-", color=colour, markersize=3, label=f"rate {rate:g}")
+        ax_loss.plot(epochs, history["val_loss"], "s--", color=colour, markersize=3)
+        if "val_accuracy" in history:
+            ax_accuracy.plot(epochs, history["val_accuracy"], "s--", color=colour, markersize=3)
+    handles += [plt.Line2D([], [], color="black", marker="o", markersize=3, label="training"),
+                plt.Line2D([], [], color="black", marker="s", markersize=3, linestyle="--", label="validation")]
+    if n_classes is not None:
+        handles += ax_loss.plot([], [], color="gray", linestyle=":", label="guessing")
+        ax_loss.axhline(np.log(n_classes), color="gray", linestyle=":")
+        ax_accuracy.axhline(1 / n_classes, color="gray", linestyle=":")
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="Loss")
+    ax_accuracy.set(xlabel="epoch", ylabel="validation accuracy", title="Validation accuracy", ylim=(0, 1.02))
+    for ax in (ax_loss, ax_accuracy):
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 0.87, 1))  # the legend to the right of the panels
     return fig
