@@ -37,7 +37,9 @@ from utils.config import COURSE_ROOT
 SCREENSHOTS = COURSE_ROOT / "build" / "site-screenshots"
 EXECUTED = NOTEBOOKS[0].name  # the notebook whose page carries executed outputs
 EXTERNAL = {"colab.research.google.com", "cdn.jsdelivr.net"}  # the Colab badge, MathJax
-PLACEHOLDER_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="117" height="20"></svg>'
+PLACEHOLDER_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="117" height="20"><rect width="117" height="20" rx="3" '
+                   'fill="#555"/><text x="58" y="14" fill="#fff" font-family="sans-serif" font-size="11" '
+                   'text-anchor="middle">Open in Colab</text></svg>')  # offline stand-in for the Colab badge
 EXECUTED_CELLS = [
     "import matplotlib.pyplot as plt\nimport numpy as np\n\nrng = np.random.default_rng(0)",
     "fig, ax = plt.subplots(figsize=(4, 3))\nax.imshow(rng.random((28, 28)), cmap='gray')\nax.set_title('An image')\nplt.show()",
