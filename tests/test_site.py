@@ -11,13 +11,15 @@ site resolves (file and anchor), the notebook page shows each figure its noteboo
 link opens the notebook of ``REPOSITORY`` and the download button gives the notebook with its outputs,
 and the search finds a notebook. The site may load only the Colab badge and MathJax from outside
 (answered here by placeholders, as the test runs offline). Screenshots of the landing page and the
-notebook page go to ``build/site-screenshots/``. Skipped, saying why, without the site packages
+notebook page go to ``build/site-screenshots/``. ``COURSE_SITE_RUN=build/fast`` checks the site of a
+build_course run folder instead (every notebook executed; minutes, not seconds). Skipped, saying why, without the site packages
 (``pip install -r requirements-site.txt``), Playwright or Chromium.
 """
 
 import functools
 import http.server
 import json
+import os
 import re
 import threading
 import time
@@ -35,6 +37,7 @@ from notebook_style import REPOSITORY
 from utils.config import COURSE_ROOT
 
 SCREENSHOTS = COURSE_ROOT / "build" / "site-screenshots"
+RUN = Path(os.environ["COURSE_SITE_RUN"]).resolve() if os.environ.get("COURSE_SITE_RUN") else None
 EXECUTED = NOTEBOOKS[0].name  # the notebook whose page carries executed outputs
 EXTERNAL = {"colab.research.google.com", "cdn.jsdelivr.net"}  # the Colab badge, MathJax
 PLACEHOLDER_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="117" height="20"><rect width="117" height="20" rx="3" '
@@ -64,13 +67,14 @@ def site(tmp_path_factory):
     from build_site import build_site
 
     root = tmp_path_factory.mktemp("site")
-    run_dir = root / "run"
-    run_dir.mkdir()
-    for path in NOTEBOOKS:
-        notebook = stored_notebook(path)
-        if path.name == EXECUTED:
-            notebook.cells[1:1] = _executed_cells()
-        nbformat.write(notebook, run_dir / path.name)
+    run_dir = RUN or root / "run"
+    if not RUN:
+        run_dir.mkdir()
+        for path in NOTEBOOKS:
+            notebook = stored_notebook(path)
+            if path.name == EXECUTED:
+                notebook.cells[1:1] = _executed_cells()
+            nbformat.write(notebook, run_dir / path.name)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     index = build_site(run_dir, root / "html", work_dir=root / "work")
@@ -196,7 +200,7 @@ def test_notebook_pages_show_their_figures_and_open_in_colab(site, browser):  # 
         assert len(download) == 1, f"{path.name}: expected one download link, got {download}"
         downloaded = nbformat.read(_target(site_dir, download[0]), as_version=4)
         assert _outputs(downloaded) == _outputs(notebook), f"{path.name}: the download is not the executed notebook"
-        if path.name == EXECUTED:
+        if path.name == EXECUTED and not RUN:
             assert figures == 2, "the executed cells' two figures are missing from the run folder"
 
 
@@ -215,3 +219,23 @@ def test_landing_page_and_search(site, browser):  # noqa: F811
     titles = [nbformat.read(p, as_version=4).cells[0].source.splitlines()[0].lstrip("# ").strip() for p in NOTEBOOKS]
     assert [t for t in navigation if t in titles] == titles, f"the navigation lists {navigation}"
     assert any("notebooks/03_deep_learning_cnn" in href for href in found), f"search found {found}"
+
+
+def test_site_needs_every_course_notebook_executed(tmp_path):
+    from build_site import stage
+
+    (tmp_path / "run").mkdir()
+    nbformat.write(stored_notebook(NOTEBOOKS[0]), tmp_path / "run" / EXECUTED)
+    with pytest.raises(FileNotFoundError, match=rf"lacks {NOTEBOOKS[1].name}.*build_course.py --runs run"):
+        stage(tmp_path / "run", tmp_path / "pages")
+
+
+def test_links_of_a_page_point_at_pages_or_at_the_repository():
+    from build_site import _site_markdown
+
+    pages = {"README.md": "index.md", "docs/results.md": "docs/results.md", "notebooks/03_x.ipynb": "notebooks/03_x.ipynb"}
+    text = ("[r](../docs/results.md#fast) [u](../utils/convolution.py) [d](../utils) [home](../README.md) "
+            "[w](https://keras.io) [a](#takeaways)")
+    assert _site_markdown(text, "notebooks/03_x.ipynb", pages) == (
+        f"[r](../docs/results.md#fast) [u](https://github.com/{REPOSITORY}/blob/main/utils/convolution.py) "
+        f"[d](https://github.com/{REPOSITORY}/tree/main/utils) [home](../index.md) [w](https://keras.io) [a](#takeaways)")
