@@ -19,6 +19,7 @@ copyright = "the course's authors, MIT licence"
 extensions = ["myst_nb"]
 nb_execution_mode = "off"  # the notebooks come executed from tools/build_course.py
 nb_output_stderr = "show"
+nb_render_markdown_format = "myst"  # Markdown outputs as the notebooks show them: show_metrics' tables are tables
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3  # the README's links to its own sections (#two-commands) resolve
 suppress_warnings = ["mystnb.unknown_mime_type"]  # the course report's JSON beside each metrics table

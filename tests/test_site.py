@@ -7,7 +7,7 @@ what the site builder makes of executed notebooks). The real README and docs/ ar
 
 Chromium (Debian's, through Playwright, as tests/test_browser.py) opens every page, served over HTTP,
 and the test checks: no console error, every image loads (natural width > 0), every link inside the
-site resolves (file and anchor), the notebook page shows each figure its notebook holds, every Colab
+site resolves (file and anchor), the notebook page shows each figure and Markdown table its notebook holds, every Colab
 link opens the notebook of ``REPOSITORY`` and the download button gives the notebook with its outputs,
 and the search finds a notebook. The site may load only the Colab badge and MathJax from outside
 (answered here by placeholders, as the test runs offline). Screenshots of the landing page and the
@@ -181,10 +181,12 @@ def test_notebook_pages_show_their_figures_and_open_in_colab(site, browser):  # 
     for path in NOTEBOOKS:
         notebook = nbformat.read(run_dir / path.name, as_version=4)
         figures = sum("image/png" in output.get("data", {}) for output in _outputs(notebook))
+        tables = sum("|---" in output.get("data", {}).get("text/markdown", "") for output in _outputs(notebook))
         page = _new_page(browser, [])
         try:
             page.goto(f"{base}notebooks/{path.stem}.html", wait_until="load")
             shown = page.locator(".cell_output img").evaluate_all("(images) => images.map(i => i.naturalWidth)")
+            shown_tables = page.locator(".cell_output table").count()
             colab = page.locator("a[href*='colab.research.google.com/github']").evaluate_all(
                 "(links) => links.map(a => a.href)")
             download = page.locator("a[href$='.ipynb']:not([href*='colab'])").evaluate_all(
@@ -195,13 +197,14 @@ def test_notebook_pages_show_their_figures_and_open_in_colab(site, browser):  # 
         finally:
             page.close()
         assert len(shown) == figures and all(shown), f"{path.name}: {figures} figures in the notebook, shown {shown}"
+        assert shown_tables >= tables, f"{path.name}: {tables} Markdown tables in the outputs, {shown_tables} tables shown"
         url = f"https://colab.research.google.com/github/{REPOSITORY}/blob/main/notebooks/{path.name}"
         assert colab and set(colab) == {url}, f"{path.name}: Colab links {set(colab)}, expected {url}"
         assert len(download) == 1, f"{path.name}: expected one download link, got {download}"
         downloaded = nbformat.read(_target(site_dir, download[0]), as_version=4)
         assert _outputs(downloaded) == _outputs(notebook), f"{path.name}: the download is not the executed notebook"
         if path.name == EXECUTED and not RUN:
-            assert figures == 2, "the executed cells' two figures are missing from the run folder"
+            assert (figures, tables) == (2, 1), "the executed cells' figures and table are missing from the run folder"
 
 
 def test_landing_page_and_search(site, browser):  # noqa: F811
