@@ -30,7 +30,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from test_browser import browser  # noqa: F401  the Chromium fixture
+from test_browser import browser  # noqa: F401  the Chromium fixture; tests ask for it before `site`, so its skip comes first
 from test_notebooks import NOTEBOOKS  # also puts tools/ on the path
 from clean_notebooks import stored_notebook
 from notebook_style import REPOSITORY
@@ -142,7 +142,7 @@ def _broken_links(site_dir: Path, page_url: str, hrefs: list[str], base: str) ->
     return broken
 
 
-def test_every_page_loads_with_its_images_and_links(site, browser):  # noqa: F811
+def test_every_page_loads_with_its_images_and_links(browser, site):  # noqa: F811
     site_dir, base, _ = site
     pages = sorted(p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*.html")
                    if not p.relative_to(site_dir).parts[0].startswith("_"))
@@ -176,7 +176,7 @@ def _outputs(notebook) -> list:
     return [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
 
 
-def test_notebook_pages_show_their_figures_and_open_in_colab(site, browser):  # noqa: F811
+def test_notebook_pages_show_their_figures_and_open_in_colab(browser, site):  # noqa: F811
     site_dir, base, run_dir = site
     for path in NOTEBOOKS:
         notebook = nbformat.read(run_dir / path.name, as_version=4)
@@ -207,7 +207,7 @@ def test_notebook_pages_show_their_figures_and_open_in_colab(site, browser):  # 
             assert (figures, tables) == (2, 1), "the executed cells' figures and table are missing from the run folder"
 
 
-def test_landing_page_and_search(site, browser):  # noqa: F811
+def test_landing_page_and_search(browser, site):  # noqa: F811
     _, base, _ = site
     page = _new_page(browser, [])
     try:
