@@ -6,6 +6,7 @@
     python tools/build_course.py --compare            # ... and list what moved since the committed run
     python tools/build_course.py --fresh-cache        # each run with an empty cache: first-run times
     python tools/build_course.py --runs fast --notebooks 05   # re-execute notebook 05 of a built (or committed) run
+    python tools/build_course.py --runs full-fashion_mnist --site   # ... then the course site (tools/build_site.py)
 
 Each run executes its notebooks one by one in a fresh kernel, with that run's settings, and
 writes to ``build/<run>/``: the executed notebooks, their HTML rendering with figures, and
@@ -41,6 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import build_site  # noqa: E402
 from notebook_style import COURSE_NOTEBOOKS  # noqa: E402
 from utils.config import settings  # noqa: E402
 from utils.report import RESULTS_MIME, metrics_markdown  # noqa: E402
@@ -415,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebooks", nargs="+", default=(), metavar="NN",
                         help="re-execute only these notebooks (numbers, e.g. 05 07) of already built runs")
     parser.add_argument("--tolerance", type=float, default=0.02, help="run-to-run noise for --compare (default 0.02)")
+    parser.add_argument("--site", action="store_true",
+                        help="then build the course site from build/full-fashion_mnist into build/site (tools/build_site.py)")
     parser.add_argument("--execute-one", nargs=2, metavar=("SOURCE", "TARGET"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.execute_one:
@@ -437,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
     REPORT_DATA.write_text(json.dumps(all_results, indent=1) + "\n")
     print(f"wrote {REPORT.relative_to(ROOT)}, {REPORT_DATA.relative_to(ROOT)} and {BUILD_DIR.relative_to(ROOT)}/")
     failed = [nb["name"] for r in all_results for nb in r["notebooks"] if nb["error"]]
+    if args.site and build_site.main([]) != 0:
+        return 1
     return 1 if failed or moved else 0
 
 
