@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from skimage.transform import resize  # noqa: E402
 
-from utils import busi, near_duplicates as nd  # noqa: E402
+from utils import busi, near_duplicates as nd, official_split  # noqa: E402
 from utils.medmnist import load_medmnist  # noqa: E402
 
 THRESHOLDS = (0, 4, 6, 8, 10, 12, 14)
@@ -163,7 +163,7 @@ def near_duplicate_section(figures: Path | None) -> list[str]:
 
 def breastmnist_section() -> list[str]:
     start, cpu = time.perf_counter(), time.process_time()
-    split = busi.breastmnist_split()
+    split = official_split.breastmnist_split()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     every = [name for names in split.files.values() for name in names]
     rms = np.concatenate(list(split.rms.values()))
@@ -173,9 +173,9 @@ def breastmnist_section() -> list[str]:
         for s, names in split.files.items())
     # How far each BreastMNIST image is from the BUSI images it was not matched to: the margin of the match.
     names = list(busi.load_busi(64).files)
-    thumbnails = np.stack([busi.breastmnist_thumbnail(image) for image in busi.original_images(names)])
+    thumbnails = np.stack([official_split.breastmnist_thumbnail(image) for image in busi.original_images(names)])
     queries = np.concatenate([getattr(data, f"x_{s}") for s in split.files]).astype(float)
-    distances = busi.rms_distances(queries, thumbnails)
+    distances = official_split.rms_distances(queries, thumbnails)
     distances[np.arange(len(every)), [names.index(name) for name in every]] = np.inf
     runner_up = distances.min(axis=1)
     margin = runner_up - rms
@@ -191,10 +191,10 @@ def breastmnist_section() -> list[str]:
              "| split | matches | RMS median | RMS max |", "|---|---|---|---|"]
     lines += [f"| {s} | {len(v)} | {np.median(v):.2f} | {v.max():.2f} |" for s, v in split.rms.items()]
     lines += ["", f"All 780: RMS (grey levels, 0-255) median {np.median(rms):.2f}, 99th percentile "
-              f"{np.percentile(rms, 99):.2f}, max {rms.max():.2f} (tolerance {busi.MATCH_TOLERANCE}). "
+              f"{np.percentile(rms, 99):.2f}, max {rms.max():.2f} (tolerance {official_split.MATCH_TOLERANCE}). "
               f"The nearest BUSI image other than the match: median {np.median(runner_up):.1f}, "
               f"5th percentile {np.percentile(runner_up, 5):.1f}, min {runner_up.min():.2f} "
-              f"({(runner_up <= busi.MATCH_TOLERANCE).sum()} images have another BUSI image within the "
+              f"({(runner_up <= official_split.MATCH_TOLERANCE).sum()} images have another BUSI image within the "
               "tolerance: near-duplicates). The runner-up is less than 1 grey level further than the match for "
               f"{(margin < 1).sum()} images; for {(margin <= 0).sum()} it is as near as the match or nearer "
               "(identical files: the label and the one-to-one assignment decide, see the collisions below).", "",
@@ -225,7 +225,7 @@ THUMBNAILS = {
     "Pillow bicubic to 28": lambda p: np.asarray(_square(p).resize((28, 28), Image.Resampling.BICUBIC)),
     "scikit-image bicubic, antialiased, to 28": lambda p: np.round(resize(
         np.asarray(_square(p)), (28, 28), order=3, anti_aliasing=True, preserve_range=True)).astype(np.uint8),
-    "Pillow bicubic to 224, then scikit-image to 28 (`breastmnist_thumbnail`)": busi.breastmnist_thumbnail,
+    "Pillow bicubic to 224, then scikit-image to 28 (`breastmnist_thumbnail`)": official_split.breastmnist_thumbnail,
 }
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from utils import busi
+from utils import busi, official_split
 from utils.config import COURSE_ROOT
 from utils.folders import fit_to_square
 from utils.medmnist import load_medmnist
@@ -224,7 +224,7 @@ def test_offline_without_busi_says_so_and_falls_back_to_breastmnist(course_env, 
     assert "NOTICE: BUSI is not available" in capsys.readouterr().out
     assert data.name == "breastmnist" and data.masks is None and data.images.shape == (780, 32, 32)
     assert data.class_names == ("malignant", "normal or benign") and data.source.startswith("FALLBACK")
-    split = busi.official_split(data)
+    split = official_split.official_split(data)
     assert {k: len(v) for k, v in split.items()} == {"train": 546, "val": 78, "test": 156}
     assert len(np.unique(np.concatenate(list(split.values())))) == 780
 
@@ -234,10 +234,10 @@ def test_offline_without_busi_says_so_and_falls_back_to_breastmnist(course_env, 
 def test_breastmnist_thumbnail_keeps_the_centred_square():
     image = np.full((40, 100), 200, np.uint8)
     image[:, :30] = image[:, 70:] = 0  # outside the centred 40 x 40 square
-    thumbnail = busi.breastmnist_thumbnail(image)
+    thumbnail = official_split.breastmnist_thumbnail(image)
     assert thumbnail.shape == (28, 28) and thumbnail.dtype == np.uint8 and (thumbnail == 200).all()
     gradient = np.tile(np.linspace(0, 255, 280), (280, 1)).astype(np.uint8)
-    np.testing.assert_allclose(busi.breastmnist_thumbnail(gradient)[0], np.linspace(0, 255, 28), atol=6)
+    np.testing.assert_allclose(official_split.breastmnist_thumbnail(gradient)[0], np.linspace(0, 255, 28), atol=6)
 
 
 def _candidates(n=30, seed=0):
@@ -256,7 +256,7 @@ def test_match_images_is_one_to_one_and_respects_labels():
     order = rng.permutation(len(candidates))
     noise = rng.integers(-2, 3, candidates.shape)
     queries = np.clip(candidates[order].astype(int) + noise[order], 0, 255).astype(np.uint8)
-    match = busi.match_images(queries, labels[order], candidates, labels)
+    match = official_split.match_images(queries, labels[order], candidates, labels)
     np.testing.assert_array_equal(match.index, order)
     assert len(np.unique(match.index)) == len(queries) and match.rms.max() < 2
     # Pixels alone cannot tell candidates 0 and 1 apart: nearest neighbours collide, the assignment does not.
@@ -267,11 +267,11 @@ def test_match_images_refuses_what_is_not_a_copy():
     candidates, labels = _candidates()
     unrelated = np.random.default_rng(5).integers(0, 256, (2, 28, 28)).astype(np.uint8)
     with pytest.raises(ValueError, match="2 of 2 queries have no candidate of their label within 4.0"):
-        busi.match_images(unrelated, labels[:2], candidates, labels)
+        official_split.match_images(unrelated, labels[:2], candidates, labels)
     with pytest.raises(ValueError, match="candidates must be at least as many as queries"):
-        busi.match_images(candidates, labels, candidates[:5], labels[:5])
+        official_split.match_images(candidates, labels, candidates[:5], labels[:5])
     with pytest.raises(ValueError, match="have no candidate of their label"):  # right pixels, wrong label
-        busi.match_images(candidates[4:6], 1 - labels[4:6], candidates[4:6], labels[4:6])
+        official_split.match_images(candidates[4:6], 1 - labels[4:6], candidates[4:6], labels[4:6])
 
 
 # --- The real BUSI folder (skipped without it) ---------------------------------------------------
@@ -298,7 +298,7 @@ def test_real_busi_counts_and_masks(real_env):
 
 @real_busi
 def test_real_breastmnist_split_maps_every_image_with_its_label(real_env):
-    split = busi.breastmnist_split()
+    split = official_split.breastmnist_split()
     assert {k: len(v) for k, v in split.files.items()} == {"train": 546, "val": 78, "test": 156}
     every = [name for names in split.files.values() for name in names]
     assert len(set(every)) == 780

@@ -45,10 +45,11 @@ a verdict counts methods with the same map (:func:`same_map_groups`) as one.
 
 Use the package (``from utils import interpret``); it re-exports the public names of its modules:
 ``plumbing`` (argument checks, the model's pre-softmax score and feature maps, compiled calls),
-``methods`` (the attribution methods, their registry and :func:`activation_maximization`),
+``methods`` (the attribution methods and their registry), ``activation`` (:func:`activation_maximization`),
 ``measures`` and ``verdicts``.
 """
 
+from utils.interpret.activation import activation_maximization
 from utils.interpret.localization import (
     LOCALIZATION_MEASURES,
     chance_levels,
@@ -78,7 +79,6 @@ from utils.interpret.methods import (
     Heatmap,
     LimeExplanation,
     Method,
-    activation_maximization,
     cam,
     grad_cam,
     grad_cam_plus_plus,
