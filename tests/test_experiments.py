@@ -5,13 +5,15 @@ import pytest
 from utils import experiments
 from utils.evaluation import Estimate
 from utils.data import DATASETS
+from utils.transfer import inception_input_model
 
 
 def _tiny_backbone() -> keras.Model:
-    """A stand-in for InceptionV3: (8, 8, 3) images -> 4 features, with a layer named like its top blocks' cut."""
+    """A stand-in for InceptionV3: (75, 75, 3) images (its smallest input) -> 4 features, with a layer
+    named like its top blocks' cut."""
     keras.utils.set_random_seed(0)
-    inputs = keras.Input((8, 8, 3))
-    x = keras.layers.Conv2D(4, 3, activation="relu", name="mixed8")(inputs)
+    inputs = keras.Input((75, 75, 3))
+    x = keras.layers.Conv2D(4, 3, strides=8, activation="relu", name="mixed8")(inputs)
     x = keras.layers.Conv2D(4, 3, activation="relu", name="mixed9")(x)
     return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x), name="tiny_backbone")
 
@@ -110,7 +112,7 @@ def test_train_head_and_fine_tune_go_through_the_training_cache(course_env, caps
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 16)
     images = np.clip(rng.random((32, 8, 8, 3)) * 0.5 + 0.4 * y[:, None, None, None], 0, 1).astype("float32")
-    features = backbone.predict(images, verbose=0)
+    features = backbone.predict(inception_input_model(75, 3)(images), verbose=0)
     options = dict(n_classes=2, epochs=2, name="tiny_head", validation_data=(features, y), verbose=0)
     head = experiments.train_head(features, y, **options)
     assert head.predict(features, verbose=0).shape == (32, 2)

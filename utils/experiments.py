@@ -103,11 +103,16 @@ def fine_tune(
         x, y: course images (``to_model_input``) and their class labels.
         **training: more options of ``train_or_load`` (``validation_data``, ``class_weight``, ...).
     """
-    unfreeze_top_blocks(backbone)
     # The head's layers without its compiled state, whose optimizer name Keras numbers anew in every
     # process and which would otherwise enter the cache key through the model's configuration.
     head = keras.Model(head.input, head.output, name=head.name)
-    model, _ = train_or_load(lambda: inception_classifier(backbone, head, x.shape[1:]), x, y, epochs=epochs,
+
+    def unfrozen_classifier() -> keras.Model:
+        model = inception_classifier(backbone, head, x.shape[1:])  # freezes the whole backbone
+        unfreeze_top_blocks(backbone)
+        return model
+
+    model, _ = train_or_load(unfrozen_classifier, x, y, epochs=epochs,
                              learning_rate=learning_rate, patience=patience, batch_size=batch_size, name=name,
                              **training)
     return model
