@@ -46,6 +46,15 @@ Use the package (``from utils import interpret``); it re-exports the public name
 ``methods`` (the attribution methods and :func:`activation_maximization`) and ``measures``.
 """
 
+from utils.interpret.localization import (
+    LOCALIZATION_MEASURES,
+    chance_levels,
+    energy_ratio,
+    localization_table,
+    pointing_game,
+    summarize_localization,
+    top_overlap,
+)
 from utils.interpret.measures import (
     HIGHER_IS_BETTER,
     MEASURES,
@@ -82,6 +91,7 @@ from utils.interpret.methods import (
     lime,
     lime_explanation,
     occlusion,
+    occlusion_geometry,
     saliency,
     smoothgrad,
     superpixels,

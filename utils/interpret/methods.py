@@ -30,12 +30,12 @@ from utils.interpret.plumbing import (
     _check_model,
     _check_positive,
     _check_target,
-    _class_scores,
     _default_feature_layer,
     _gap_feature_layer,
-    _input_gradients,
+    _gradient_sum,
     _input_shape,
     _maps_and_gradients,
+    _streamed_scores,
 )
 
 Heatmap = np.ndarray  # float32 (H, W) in [0, 1]: the package's contract
@@ -71,7 +71,7 @@ def saliency(model: keras.Model, image: np.ndarray, class_index: int, *, signed:
     """
     image = _check_image(_check_model(model), image)
     class_index = _check_class(model, class_index)
-    gradient = _input_gradients(model, image[None], class_index, 1)[0]
+    gradient = _gradient_sum(model, 1, lambda start, stop: image[None], image.shape, class_index, 1)
     return to_heatmap(np.abs(gradient).max(axis=-1))
 
 
@@ -88,8 +88,12 @@ def smoothgrad(
 ) -> Heatmap:
     """SmoothGrad (Smilkov et al., 2017): the gradient averaged over ``n_samples`` noisy copies.
 
+    The copies are drawn batch by batch, so memory does not grow with ``n_samples``; the noise is the
+    same, draw for draw, whatever ``batch_size``.
+
     Args:
-        n_samples: noisy copies, predicted in batches of ``batch_size``.
+        n_samples: noisy copies, predicted in batches of ``batch_size`` (fewer for large images, see
+            :data:`utils.interpret.plumbing.MAX_BATCH_PIXELS`).
         noise_level: the noise's standard deviation as a fraction of the image's value range.
         seed: the seed of the noise; the same seed gives the same heatmap.
         signed: as for :func:`saliency`, a magnitude: the same heatmap.
@@ -99,9 +103,13 @@ def smoothgrad(
     n_samples = check_int("n_samples", n_samples)
     noise_level = _check_positive("noise_level", noise_level, allow_zero=True)
     sigma = noise_level * float(image.max() - image.min())
-    noise = np.random.default_rng(seed).normal(0.0, sigma, (n_samples, *image.shape)).astype(np.float32)
-    gradients = _input_gradients(model, image[None] + noise, class_index, check_int("batch_size", batch_size))
-    return to_heatmap(np.abs(gradients.mean(axis=0)).max(axis=-1))
+    rng = np.random.default_rng(seed)
+
+    def noisy_copies(start: int, stop: int) -> np.ndarray:  # called in order: the draws follow one stream
+        return image[None] + rng.normal(0.0, sigma, (stop - start, *image.shape)).astype(np.float32)
+
+    total = _gradient_sum(model, n_samples, noisy_copies, image.shape, class_index, check_int("batch_size", batch_size))
+    return to_heatmap(np.abs(total / n_samples).max(axis=-1))
 
 
 def integrated_gradients_attributions(
@@ -118,17 +126,22 @@ def integrated_gradients_attributions(
     (image - baseline) times the gradient averaged along the straight path from ``baseline``
     (default: all zeros, a black image) to ``image``, by the trapezoidal rule over ``steps``
     intervals. Completeness: the attributions sum to score(image) - score(baseline) (pre-softmax),
-    up to the error of the rule.
+    up to the error of the rule. The path is made and predicted ``batch_size`` images at a time.
     """
     image = _check_image(_check_model(model), image)
     class_index = _check_class(model, class_index)
     steps = check_int("steps", steps)
     start = _baseline_image(baseline, image)
     alphas = np.linspace(0.0, 1.0, steps + 1, dtype=np.float32)[:, None, None, None]
-    path = start[None] + alphas * (image - start)[None]
-    gradients = _input_gradients(model, path, class_index, check_int("batch_size", batch_size))
-    mean_gradient = (gradients[:-1] + gradients[1:]).sum(axis=0) / (2 * steps)
-    return (image - start) * mean_gradient
+    trapezoid = np.full(steps + 1, 1.0 / steps)
+    trapezoid[[0, -1]] /= 2
+
+    def path(first: int, stop: int) -> np.ndarray:
+        return start[None] + alphas[first:stop] * (image - start)[None]
+
+    mean_gradient = _gradient_sum(model, steps + 1, path, image.shape, class_index,
+                                  check_int("batch_size", batch_size), trapezoid)
+    return ((image - start) * mean_gradient).astype(np.float32)
 
 
 def integrated_gradients(
@@ -144,13 +157,25 @@ def integrated_gradients(
     return to_heatmap(attributions, signed=signed)
 
 
+def occlusion_geometry(height: int, width: int) -> tuple[int, int]:
+    """The default ``(patch_size, stride)`` of :func:`occlusion` for an image of ``height`` x ``width``.
+
+    Both are fractions of the image's shorter side: the patch 1/7 of it and the stride 1/28 of it,
+    rounded to the nearest pixel (halves up), at least 1. On a 28 x 28 image that is a 4-pixel patch
+    moved 1 pixel at a time; on any image the patch covers the same share of it and about 25 x 25
+    patch positions are predicted (18 and 5 pixels at 128 px, 32 and 8 at 224, 43 and 11 at 299).
+    """
+    side = min(check_int("height", height), check_int("width", width))
+    return max(1, int(side / 7 + 0.5)), max(1, int(side / 28 + 0.5))
+
+
 def occlusion(
     model: keras.Model,
     image: np.ndarray,
     class_index: int,
     *,
-    patch_size: int = 4,
-    stride: int = 1,
+    patch_size: int | None = None,
+    stride: int | None = None,
     baseline: float = 0.0,
     target: str = "logit",
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -159,29 +184,43 @@ def occlusion(
     """Occlusion sensitivity (Zeiler & Fergus, 2014): how much the score drops when a patch is hidden.
 
     A ``patch_size`` square of value ``baseline`` slides over the image with ``stride``; every
-    occluded copy is predicted (in batches) and each pixel gets the mean drop of the patches that
-    cover it. ``target="logit"`` (default) measures the pre-softmax score, which keeps changing
-    where a confident probability stays stuck near 1; ``"probability"`` measures the probability.
-    A patch whose hiding raises the score is evidence against the class (kept by ``signed=True``).
+    occluded copy is predicted and each pixel gets the mean drop of the patches that cover it.
+    ``target="logit"`` (default) measures the pre-softmax score, which keeps changing where a
+    confident probability stays stuck near 1; ``"probability"`` measures the probability. A patch
+    whose hiding raises the score is evidence against the class (kept by ``signed=True``).
+
+    Args:
+        patch_size, stride: in pixels; by default they scale with the image, 1/7 and 1/28 of its
+            shorter side (:func:`occlusion_geometry`: 4 and 1 on 28 x 28 images), so about 625
+            copies are predicted at any size.
+        batch_size: occluded copies made and predicted at once (fewer for large images, see
+            :data:`utils.interpret.plumbing.MAX_BATCH_PIXELS`): memory does not grow with their number.
     """
     image = _check_image(_check_model(model), image)
     class_index = _check_class(model, class_index)
     height, width = image.shape[:2]
-    patch_size = check_int("patch_size", patch_size, 1, min(height, width))
-    stride = check_int("stride", stride)
+    default_patch, default_stride = occlusion_geometry(height, width)
+    patch_size = check_int("patch_size", default_patch if patch_size is None else patch_size, 1, min(height, width))
+    stride = check_int("stride", default_stride if stride is None else stride)
     _check_target(target)
-    rows = _patch_starts(height, patch_size, stride)
-    cols = _patch_starts(width, patch_size, stride)
-    masks = np.zeros((len(rows), len(cols), height, width), dtype=bool)
-    for i, top in enumerate(rows):
-        for j, left in enumerate(cols):
-            masks[i, j, top:top + patch_size, left:left + patch_size] = True
-    masks = masks.reshape(-1, height, width)
-    occluded = np.where(masks[..., None], np.float32(baseline), image[None])
-    scores = _class_scores(model, np.concatenate([image[None], occluded]), class_index, target, batch_size)
+    batch_size = check_int("batch_size", batch_size)
+    positions = [(top, left) for top in _patch_starts(height, patch_size, stride)
+                 for left in _patch_starts(width, patch_size, stride)]
+
+    def occluded(start: int, stop: int) -> np.ndarray:  # copy 0: the image itself, for the reference score
+        copies = np.repeat(image[None], stop - start, axis=0)
+        for copy, index in zip(copies, range(start, stop)):
+            if index > 0:
+                top, left = positions[index - 1]
+                copy[top:top + patch_size, left:left + patch_size] = baseline
+        return copies
+
+    scores = _streamed_scores(model, len(positions) + 1, occluded, image.shape, target, batch_size)[:, class_index]
     drops = scores[0] - scores[1:]
-    coverage = masks.sum(axis=0)
-    total = np.tensordot(drops, masks, axes=1)
+    total, coverage = np.zeros((height, width)), np.zeros((height, width))
+    for (top, left), drop in zip(positions, drops):
+        total[top:top + patch_size, left:left + patch_size] += drop
+        coverage[top:top + patch_size, left:left + patch_size] += 1
     return to_heatmap(np.divide(total, coverage, out=np.zeros_like(total), where=coverage > 0), signed=signed)
 
 
@@ -347,7 +386,9 @@ def lime_explanation(
     """LIME (Ribeiro et al., 2016) on superpixels, as the ``lime`` package computes it, vectorised.
 
     ``n_samples`` random on/off masks over the superpixels (the first keeps them all), the image
-    with switched-off superpixels set to ``baseline``, predicted in batches; each sample weighted by
+    with switched-off superpixels set to ``baseline``, made and predicted ``batch_size`` at a time
+    (fewer for large images, see :data:`utils.interpret.plumbing.MAX_BATCH_PIXELS`), so memory does
+    not grow with ``n_samples``; each sample weighted by
     ``sqrt(exp(-d^2 / kernel_width^2))`` with d the cosine distance of its mask to all-on; then a
     weighted ridge regression (``ridge_alpha``, with intercept) of the class's ``target`` score on
     the masks.
@@ -381,9 +422,14 @@ def lime_explanation(
         if masks.ndim != 2 or masks.shape[1] != n_features or not np.isin(masks, (0, 1)).all():
             raise ValueError(f"masks must hold 0/1 of shape (n_samples, {n_features}) (one column per superpixel), "
                              f"got shape {masks.shape}.")
-    keep = masks[:, segments].astype(bool)  # (n_samples, H, W)
-    samples = np.where(keep[..., None], image[None], np.float32(baseline))
-    scores = _class_scores(model, samples, class_index, target, batch_size).astype(np.float64)
+
+    def samples(start: int, stop: int) -> np.ndarray:
+        keep = masks[start:stop][:, segments].astype(bool)  # (stop - start, H, W)
+        return np.where(keep[..., None], image[None], np.float32(baseline))
+
+    batch_size = check_int("batch_size", batch_size)
+    scores = _streamed_scores(model, len(masks), samples, image.shape, target, batch_size)[:, class_index]
+    scores = scores.astype(np.float64)
 
     n_on = masks.sum(axis=1)
     cosine = np.divide(n_on, np.sqrt(n_on * n_features), out=np.zeros_like(n_on), where=n_on > 0)

@@ -11,7 +11,7 @@ cached while the model lives.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -305,19 +305,35 @@ def _maps_and_gradients(model: keras.Model, layer_name: str) -> Callable:
     return compiled.maps[layer_name]
 
 
-def _in_batches(function: Callable, images: np.ndarray, batch_size: int, *args) -> list:
-    """Call ``function`` on ``images`` batch by batch; return the list of its (numpy) outputs."""
-    outputs = []
-    for start in range(0, len(images), batch_size):
-        result = function(tf.constant(images[start:start + batch_size]), *args)
-        outputs.append(tuple(np.asarray(r) for r in result) if isinstance(result, (tuple, list)) else np.asarray(result))
-    return outputs
+MAX_BATCH_PIXELS = 2**20  # pixels (H x W) in one model call: 256 images of 28 x 28, 64 of 128 x 128, 11 of 299 x 299
+
+
+def _batch_ranges(n: int, image_shape: tuple, batch_size: int) -> list[tuple[int, int]]:
+    """(start, stop) of each model call over ``n`` images: ``batch_size`` images per call, fewer for
+    large images so that a call holds at most :data:`MAX_BATCH_PIXELS` pixels (its activations, and
+    their gradients, then stay within a few hundred MB at any image size)."""
+    step = max(1, min(batch_size, MAX_BATCH_PIXELS // max(1, image_shape[0] * image_shape[1])))
+    return [(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+def _in_batches(function: Callable, n: int, make_batch: Callable, image_shape: tuple, batch_size: int,
+                *args) -> Iterator[tuple[int, int, Any]]:
+    """Yield ``(start, stop, outputs)`` of ``function`` on images ``start:stop`` of ``n``, made batch by
+    batch by ``make_batch(start, stop)``: only one batch of images is ever in memory."""
+    for start, stop in _batch_ranges(n, image_shape, batch_size):
+        result = function(tf.constant(make_batch(start, stop), tf.float32), *args)
+        yield start, stop, (tuple(np.asarray(r) for r in result) if isinstance(result, (tuple, list))
+                            else np.asarray(result))
 
 
 def predict_scores(
     model: keras.Model, images: np.ndarray, *, target: str = "logit", batch_size: int = DEFAULT_BATCH_SIZE
 ) -> np.ndarray:
-    """The model's pre-softmax scores (``target="logit"``) or probabilities for a batch (N, H, W, C)."""
+    """The model's pre-softmax scores (``target="logit"``) or probabilities for a batch (N, H, W, C).
+
+    At most ``batch_size`` images go through the model at once, fewer for large images (see
+    :data:`MAX_BATCH_PIXELS`).
+    """
     _check_model(model)
     _check_target(target)
     batch_size = check_int("batch_size", batch_size)
@@ -326,19 +342,30 @@ def predict_scores(
         raise ValueError(f"images must have shape (N, H, W, C), got {images.shape}.")
     if not np.all(np.isfinite(images)):
         raise ValueError("images must hold finite values, got NaN or infinite ones.")
-    outputs = _in_batches(_compiled(model).forward, images, batch_size)
-    return np.concatenate([scores if target == "logit" else probs for scores, probs in outputs])
+    return _streamed_scores(model, len(images), lambda start, stop: images[start:stop], images.shape[1:],
+                            target, batch_size)
+
+
+def _streamed_scores(model, n, make_batch, image_shape, target, batch_size) -> np.ndarray:
+    """Scores (n, classes) of ``n`` images made batch by batch by ``make_batch(start, stop)``."""
+    outputs = _in_batches(_compiled(model).forward, n, make_batch, image_shape, batch_size)
+    return np.concatenate([scores if target == "logit" else probs for _, _, (scores, probs) in outputs])
 
 
 def _class_scores(model, images, class_index, target, batch_size) -> np.ndarray:
     return predict_scores(model, images, target=target, batch_size=batch_size)[:, class_index]
 
 
-def _input_gradients(model, images, class_index, batch_size) -> np.ndarray:
-    gradients = _in_batches(_compiled(model).input_gradients, images.astype(np.float32), batch_size,
-                            tf.constant(class_index, tf.int32))
-    return np.concatenate(gradients)
-
+def _gradient_sum(model, n, make_batch, image_shape, class_index, batch_size, weights=None) -> np.ndarray:
+    """The gradients of the class score at ``n`` images made batch by batch by ``make_batch(start, stop)``,
+    summed with ``weights`` (n,) (default 1 each) in float64: shape (H, W, C)."""
+    total = np.zeros(image_shape, np.float64)
+    outputs = _in_batches(_compiled(model).input_gradients, n, make_batch, image_shape, batch_size,
+                          tf.constant(class_index, tf.int32))
+    for start, stop, gradients in outputs:
+        total += (gradients.sum(axis=0, dtype=np.float64) if weights is None
+                  else np.tensordot(weights[start:stop], gradients.astype(np.float64), axes=1))
+    return total
 
 
 _ASCENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
