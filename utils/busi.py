@@ -387,8 +387,8 @@ def breastmnist_fallback(image_size: int = 28) -> BUSIImages:
         labels=np.concatenate([getattr(data, f"y_{split}") for split in MEDMNIST_SPLITS]),
         class_names=data.class_names,
         files=tuple(f"{split} {i}" for split, x in splits.items() for i in range(len(x))),
-        original_sizes=np.full((len(images), 2), data.size, np.int64),
-        source=f"FALLBACK: BreastMNIST at {data.size} px, two classes, no masks ({data.source})",
+        original_sizes=np.full((len(images), 2), data.image_size, np.int64),
+        source=f"FALLBACK: BreastMNIST at {data.image_size} px, two classes, no masks ({data.source})",
         image_size=int(image_size), fit="pad",
     )
 
