@@ -189,3 +189,12 @@ def test_a_positive_class_must_be_a_class_index():
     arrays = (np.zeros((2, 4, 4), np.uint8), np.array([0, 1])) * 2
     with pytest.raises(ValueError, match=r"toy\.positive_class \(the index of the clinically positive class"):
         data.Dataset("toy", *arrays, ("benign", "malignant"), "a test", positive_class=2)
+
+
+def test_busi_entry_has_the_classes_of_its_reader():
+    from utils import busi
+
+    info = data.DATASETS["busi"]
+    assert info.sources is None and "utils.busi" in info.hint
+    assert info.class_names == busi.BUSI_CLASSES
+    assert info.class_names[info.positive_class] == "malignant"

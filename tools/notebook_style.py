@@ -12,6 +12,7 @@ COURSE_NOTEBOOKS = (
     "05_interpretability.ipynb",
     "06_case_study_chest_xray.ipynb",
     "07_your_own_images.ipynb",
+    "08_case_study_breast_ultrasound.ipynb",
 )
 REPOSITORY_URL = f"https://github.com/{REPOSITORY}"
 

@@ -395,6 +395,17 @@ DATASETS = {
             224: "eae7e3b6f3fcbda4ae613ebdcbe35348",
         },
     ),
+    "busi": DatasetInfo(
+        title="BUSI",
+        description="breast ultrasound at original resolution with lesion masks, benign / malignant / normal "
+                    "(Al-Dhabyani et al., Data in Brief 2020); the source of BreastMNIST",
+        class_names=("benign", "malignant", "normal"),
+        channels=1,
+        positive_class=1,
+        sources=None,
+        hint="Read it with utils.busi.load_busi (images at a chosen size, lesion masks, original sizes), or "
+             "utils.busi.load_busi_or_breastmnist, which falls back to BreastMNIST offline.",
+    ),
 }
 
 
