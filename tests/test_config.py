@@ -48,3 +48,8 @@ def test_the_positive_class_setting_is_a_folder_name_or_unset(course_env):
     assert config.settings().positive_class is None
     course_env.setenv("COURSE_POSITIVE_CLASS", " malignant ")
     assert config.settings().positive_class == "malignant"
+
+
+def test_describe_names_the_data_a_notebook_reads(course_env):
+    assert "data set: image folder retinamnist |" in config.describe("image folder retinamnist")
+    assert f"data set: {config.settings().dataset} |" in config.describe()

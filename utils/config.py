@@ -201,11 +201,12 @@ def keras_home() -> Path:
     return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser()
 
 
-def describe() -> str:
-    """One line that says which mode, data set and network policy are in force."""
+def describe(data: str | None = None) -> str:
+    """One line that says which mode, data and network policy are in force: ``data`` names what the
+    notebook reads (e.g. ``"image folder breastmnist"``), by default the ``COURSE_DATASET`` setting."""
     s = settings()
     return (
         f"Mode: {'FAST (small subsets, few epochs)' if s.fast else 'full'} | "
-        f"data set: {s.dataset} | network: {'off' if s.offline else 'allowed'} | "
+        f"data set: {data or s.dataset} | network: {'off' if s.offline else 'allowed'} | "
         f"data dir: {s.data_dir or '-'}"
     )
