@@ -13,7 +13,8 @@ COURSE_CACHE_DIR   Where downloads, features and trained models are cached
 =================  =====================================================================
 
 ``COURSE_IMAGE_FOLDER`` gives notebook 07 its images: a folder, or the name of a MedMNIST data set
-(``breastmnist``, the default, or ``retinamnist``) that is exported to a folder in the cache.
+(``breastmnist``, the default, or ``retinamnist``) that is exported to a folder in the cache, or
+``fetal_planes`` / ``fetal_planes_brain``, FETAL_PLANES_DB's official split laid out as a folder.
 ``COURSE_POSITIVE_CLASS`` names the class folder of that folder's clinically positive class (the
 finding, e.g. ``malignant``): ROC curves, sensitivity and specificity are computed for it. Unset, a
 folder written from a registered data set keeps the registry's positive class, any other has none.
