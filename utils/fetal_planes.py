@@ -264,7 +264,11 @@ def _lay_out(view: Path, images: Path, layout: dict[str, list[tuple[str, str]]],
             old = Path(tempfile.mkdtemp(dir=view.parent, prefix=f".{view.name}-old-"))
             os.replace(view, old / view.name)
             shutil.rmtree(old)
-        os.replace(building, view)
+        try:
+            os.replace(building, view)
+        except OSError:
+            if not (view / VIEW_FILE).is_file():  # else another process put its view in place first
+                raise
     finally:
         shutil.rmtree(building, ignore_errors=True)
 
