@@ -286,3 +286,16 @@ def test_offline_without_the_data_says_how_to_get_them(course_env):
     with pytest.raises(FileNotFoundError, match=r"FETAL_PLANES_DB is not on this machine .*COURSE_OFFLINE=1 forbids "
                                                 r"the download.*zenodo.org/records/3904280/files/FETAL_PLANES_ZENODO"):
         folders.image_folder("fetal_planes")
+
+
+@needs_sample
+def test_an_archive_downloaded_whole_before_a_stop_is_unpacked_without_a_new_download(course_env, official_rows,
+                                                                                       tmp_path):
+    cache = tmp_path / "cache" / fetal_planes.CACHE_FOLDER
+    cache.mkdir(parents=True)
+    _archive(cache / fetal_planes.ARCHIVE_NAME, official_rows)
+    course_env.setattr(fetal_planes, "ARCHIVE_URL", (tmp_path / "unreachable.zip").as_uri())
+    course_env.setenv("COURSE_OFFLINE", "0")
+    view = fetal_planes.fetal_planes_folder("fetal_planes_brain")
+    assert len(list((view / "train").rglob("*.png"))) == data.DATASETS["fetal_planes_brain"].n_samples["train"]
+    assert not (cache / fetal_planes.ARCHIVE_NAME).exists()

@@ -126,16 +126,9 @@ def check_labels(rows: list[LabelRow], where: str) -> None:
                                   f"(e.g. {min(both)}); the official split is by patient.")
 
 
-def _label_member(names: list[str], archive: Path) -> str:
-    members = [n for n in names if PurePosixPath(n).name == LABEL_FILE and "__MACOSX" not in n]
-    if len(members) != 1:
-        raise NotFetalPlanesError(f"{archive} is not the FETAL_PLANES_DB archive: it holds {len(members)} files "
-                                  f"named {LABEL_FILE}, the archive one.")
-    return members[0]
-
-
-def check_archive(archive: Path) -> tuple[list[LabelRow], dict[str, str]]:
-    """The label rows of a downloaded archive and the member of each image, after checking that it is
+def check_archive(archive: Path) -> dict[str, str]:
+    """The members of a downloaded archive to unpack, by the path to unpack each to (the label file and
+    ``Images/<Image_name>.png``, relative to the data set's folder), after checking that it is
     FETAL_PLANES_DB's: its label file has the publishers' counts (:func:`check_labels`) and every image
     it lists is in the archive, as ``Images/<Image_name>.png`` beside the label file.
 
@@ -145,7 +138,11 @@ def check_archive(archive: Path) -> tuple[list[LabelRow], dict[str, str]]:
     try:
         with zipfile.ZipFile(archive) as opened:
             names = opened.namelist()
-            label_member = _label_member(names, archive)
+            labels = [n for n in names if PurePosixPath(n).name == LABEL_FILE and "__MACOSX" not in n]
+            if len(labels) != 1:
+                raise NotFetalPlanesError(f"{archive} is not the FETAL_PLANES_DB archive: it holds {len(labels)} "
+                                          f"files named {LABEL_FILE}, where FETAL_PLANES_DB's archive holds one.")
+            label_member = labels[0]
             text = opened.read(label_member).decode("utf-8-sig")
     except zipfile.BadZipFile as error:
         raise NotFetalPlanesError(f"{archive} is not a zip archive ({error}): not the FETAL_PLANES_DB archive "
@@ -154,13 +151,13 @@ def check_archive(archive: Path) -> tuple[list[LabelRow], dict[str, str]]:
     check_labels(rows, f"{label_member} in {archive}")
     folder = PurePosixPath(label_member).parent / IMAGES
     present = set(names)
-    members = {r.image: str(folder / f"{r.image}.png") for r in rows}
-    missing = [image for image, member in members.items() if member not in present]
+    members = {f"{IMAGES}/{r.image}.png": str(folder / f"{r.image}.png") for r in rows}
+    missing = [PurePosixPath(path).name for path, member in members.items() if member not in present]
     if missing:
         raise NotFetalPlanesError(f"{archive} is not the whole FETAL_PLANES_DB archive: {len(missing):,} of the "
                                   f"{N_IMAGES:,} images its label file lists are not in {folder}/ "
-                                  f"(e.g. {missing[0]}.png).")
-    return rows, members
+                                  f"(e.g. {missing[0]}).")
+    return {LABEL_FILE: label_member, **members}
 
 
 # --- Where the files are -------------------------------------------------------------------------
@@ -178,15 +175,17 @@ def _download(destination: Path) -> None:
     archive is deleted once unpacked, and a wrong one at once."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     archive = destination.parent / ARCHIVE_NAME
-    print(f"Downloading {ARCHIVE_URL} (about 2 GB; an interrupted download resumes where it stopped) ...")
+    print(f"Downloading {ARCHIVE_URL} (about 2 GB, and as much again once unpacked; an interrupted download "
+          "resumes where it stopped) ...")
     try:
-        download(ARCHIVE_URL, archive)
+        if not archive.is_file():  # else downloaded whole by a run stopped before unpacking it
+            download(ARCHIVE_URL, archive)
     except OSError as error:  # URLError, timeouts, HTTP errors, a download cut short
         raise OSError(f"Could not download {ARCHIVE_URL} ({error}). Check the connection and run again (the part "
                       f"downloaded is kept), or unpack the archive by hand into COURSE_DATA_DIR/{FULL_FOLDER}/ "
                       f"({LABEL_FILE} and {IMAGES}/).") from error
     try:
-        rows, members = check_archive(archive)
+        members = check_archive(archive)
     except NotFetalPlanesError:
         archive.unlink()
         raise
@@ -194,10 +193,8 @@ def _download(destination: Path) -> None:
         unpacked = Path(temporary) / FULL_FOLDER
         (unpacked / IMAGES).mkdir(parents=True)
         with zipfile.ZipFile(archive) as opened:
-            label_member = _label_member(opened.namelist(), archive)
-            for member, target in [(label_member, unpacked / LABEL_FILE)] + [
-                    (members[r.image], unpacked / IMAGES / f"{r.image}.png") for r in rows]:
-                with opened.open(member) as source, open(target, "wb") as copy:
+            for path, member in members.items():
+                with opened.open(member) as source, open(unpacked / path, "wb") as copy:
                     shutil.copyfileobj(source, copy)
         if not destination.exists():  # another process may have finished first
             os.replace(unpacked, destination)
