@@ -217,7 +217,7 @@ def download(url: str, destination: Path) -> None:
             expected = int(length) if length and length.isdigit() else None
             if resumed:
                 print(f"Resuming {url} after {done / 1e6:,.0f} MB.")
-            written = _copy_with_progress(response, part, append=resumed, expected=expected)
+            written = _copy_with_progress(response, part, start=done if resumed else 0, expected=expected)
     except urllib.error.HTTPError as error:
         if not (error.code == 416 and done):  # 416: nothing left after the .part's bytes
             raise
@@ -231,16 +231,17 @@ def download(url: str, destination: Path) -> None:
     os.replace(part, destination)
 
 
-def _copy_with_progress(response, path: Path, *, append: bool, expected: int | None) -> int:
-    """Copy ``response`` into ``path`` (appended or overwritten); returns the bytes written."""
+def _copy_with_progress(response, path: Path, *, start: int, expected: int | None) -> int:
+    """Copy ``response`` into ``path``, appended after its first ``start`` bytes (0: overwritten), printing
+    the megabytes the file holds as it grows; returns the bytes written."""
     written = 0
-    with open(path, "ab" if append else "wb") as f:
+    total = f" of {(start + expected) / 1e6:,.0f}" if expected else ""
+    with open(path, "ab" if start else "wb") as f:
         while chunk := response.read(DOWNLOAD_CHUNK):
             f.write(chunk)
             written += len(chunk)
             if written // DOWNLOAD_REPORT != (written - len(chunk)) // DOWNLOAD_REPORT:
-                total = f" of {expected / 1e6:,.0f}" if expected else ""
-                print(f"  {written / 1e6:,.0f}{total} MB", flush=True)
+                print(f"  {(start + written) / 1e6:,.0f}{total} MB", flush=True)
     return written
 
 
