@@ -13,7 +13,8 @@ COURSE_CACHE_DIR   Where downloads, features and trained models are cached
 =================  =====================================================================
 
 ``COURSE_IMAGE_FOLDER`` gives notebook 07 its images: a folder, or the name of a MedMNIST data set
-(``breastmnist``, the default, or ``retinamnist``) that is exported to a folder in the cache.
+(``breastmnist``, the default, or ``retinamnist``) that is exported to a folder in the cache, or
+``fetal_planes`` / ``fetal_planes_brain``, FETAL_PLANES_DB's official split laid out as a folder.
 ``COURSE_POSITIVE_CLASS`` names the class folder of that folder's clinically positive class (the
 finding, e.g. ``malignant``): ROC curves, sensitivity and specificity are computed for it. Unset, a
 folder written from a registered data set keeps the registry's positive class, any other has none.
@@ -185,14 +186,63 @@ def network_allowed() -> bool:
     return not settings().offline
 
 
+DOWNLOAD_CHUNK = 1 << 20  # bytes read at a time
+DOWNLOAD_REPORT = 100 << 20  # a progress line every this many bytes
+
+
 def download(url: str, destination: Path) -> None:
     """Download ``url`` to ``destination`` (overwritten: give a temporary file, checked before it is used).
-    Callers ask :func:`network_allowed` first."""
-    import shutil
+    Callers ask :func:`network_allowed` first.
+
+    The bytes go to ``destination`` + ``.part`` first, renamed to ``destination`` only when complete.
+    A ``.part`` left by an interrupted download is resumed (HTTP ``Range``) when the server allows it,
+    else downloaded again from the start; a large download prints its progress.
+
+    Raises:
+        OSError: no connection, an HTTP error, a timeout, or a download cut short (its ``.part`` is kept,
+            so the next call resumes it).
+    """
+    import http.client
+    import urllib.error
     import urllib.request
 
-    with urllib.request.urlopen(url, timeout=60) as response, open(destination, "wb") as f:
-        shutil.copyfileobj(response, f)
+    destination = Path(destination)
+    part = destination.with_name(destination.name + ".part")
+    done = part.stat().st_size if part.is_file() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={done}-"} if done else {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            resumed = bool(done) and response.status == 206  # else the server sends the whole file
+            length = response.headers.get("Content-Length")
+            expected = int(length) if length and length.isdigit() else None
+            if resumed:
+                print(f"Resuming {url} after {done / 1e6:,.0f} MB.")
+            written = _copy_with_progress(response, part, start=done if resumed else 0, expected=expected)
+    except urllib.error.HTTPError as error:
+        if not (error.code == 416 and done):  # 416: nothing left after the .part's bytes
+            raise
+        expected = written = None
+    except http.client.HTTPException as error:  # e.g. IncompleteRead: the connection closed early
+        raise OSError(f"the download of {url} was cut short ({type(error).__name__}); {part} is kept: "
+                      "run again to resume it.") from error
+    if expected is not None and written != expected:
+        raise OSError(f"the download of {url} was cut short ({written:,} of {expected:,} bytes); {part} is kept: "
+                      "run again to resume it.")
+    os.replace(part, destination)
+
+
+def _copy_with_progress(response, path: Path, *, start: int, expected: int | None) -> int:
+    """Copy ``response`` into ``path``, appended after its first ``start`` bytes (0: overwritten), printing
+    the megabytes the file holds as it grows; returns the bytes written."""
+    written = 0
+    total = f" of {(start + expected) / 1e6:,.0f}" if expected else ""
+    with open(path, "ab" if start else "wb") as f:
+        while chunk := response.read(DOWNLOAD_CHUNK):
+            f.write(chunk)
+            written += len(chunk)
+            if written // DOWNLOAD_REPORT != (written - len(chunk)) // DOWNLOAD_REPORT:
+                print(f"  {(start + written) / 1e6:,.0f}{total} MB", flush=True)
+    return written
 
 
 def keras_home() -> Path:

@@ -324,6 +324,11 @@ def _fashion_mnist_sources() -> list[Source]:
 
 
 MEDMNIST_HINT = "Read it with utils.medmnist.load_medmnist, which keeps its validation split."
+FETAL_PLANES_SOURCE = ("FETAL_PLANES_DB: Burgos-Artizzu et al., Scientific Reports 10, 10200 (2020); Zenodo record "
+                       "3904280, CC BY 4.0; the official split is by patient")
+FETAL_PLANES_HINT = ("Lay it out with utils.fetal_planes.fetal_planes_folder (a folder view of the official split) "
+                     "and read it with utils.folders.load_image_folder; COURSE_IMAGE_FOLDER=fetal_planes (or "
+                     "fetal_planes_brain) runs notebook 07 on it.")
 
 # Every data set the course knows, by lower-case name (as config reads COURSE_DATASET). Those with
 # sources are what COURSE_DATASET selects and load_dataset reads; the MedMNIST files (MD5s as listed
@@ -405,6 +410,25 @@ DATASETS = {
         sources=None,
         hint="Read it with utils.busi.load_busi (images at a chosen size, lesion masks, original sizes), or "
              "utils.busi.load_busi_or_breastmnist, which falls back to BreastMNIST offline.",
+    ),
+    "fetal_planes": DatasetInfo(
+        title="FETAL_PLANES_DB (six planes)",
+        description=f"maternal-fetal ultrasound, the plane of each image ({FETAL_PLANES_SOURCE})",
+        class_names=("Fetal abdomen", "Fetal brain", "Fetal femur", "Fetal thorax", "Maternal cervix", "Other"),
+        channels=1,
+        sources=None,
+        hint=FETAL_PLANES_HINT,
+        n_samples={"train": 7129, "test": 5271},
+    ),
+    "fetal_planes_brain": DatasetInfo(
+        title="FETAL_PLANES_DB (three brain planes)",
+        description="fetal brain ultrasound, three standard planes: trans-thalamic (where the biparietal diameter "
+                    f"is measured), trans-cerebellum, trans-ventricular ({FETAL_PLANES_SOURCE})",
+        class_names=("Trans-cerebellum", "Trans-thalamic", "Trans-ventricular"),
+        channels=1,
+        sources=None,
+        hint=FETAL_PLANES_HINT,
+        n_samples={"train": 1543, "test": 1406},
     ),
 }
 

@@ -45,6 +45,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
 
+from utils import fetal_planes
 from utils.config import atomic_write, cache_path, settings
 from utils.data import Dataset
 from utils.images import check_int, check_number
@@ -367,11 +368,15 @@ def demo_folder(name: str) -> Path:
 
 def image_folder(setting: str | Path) -> Path:
     """The folder notebook 07 reads: ``setting`` itself, or, for the name of a MedMNIST data set
-    (``"breastmnist"``, ``"retinamnist"``), that data set exported by :func:`demo_folder`."""
+    (``"breastmnist"``, ``"retinamnist"``), that data set exported by :func:`demo_folder`, or, for
+    ``"fetal_planes"`` / ``"fetal_planes_brain"``, the view of FETAL_PLANES_DB's official split
+    (:func:`utils.fetal_planes.fetal_planes_folder`)."""
     if str(setting).lower() in medmnist_names():
         return demo_folder(str(setting).lower())
+    if str(setting).lower() in fetal_planes.TASKS:
+        return fetal_planes.fetal_planes_folder(str(setting).lower())
     folder = Path(setting).expanduser()
     if not folder.is_dir():
-        raise ValueError(f"the image folder must be an existing folder or one of {medmnist_names()}, "
-                         f"got {str(setting)!r}.")
+        raise ValueError(f"the image folder must be an existing folder or one of "
+                         f"{medmnist_names() + tuple(fetal_planes.TASKS)}, got {str(setting)!r}.")
     return folder
