@@ -859,7 +859,11 @@ SAVE_CHILD = textwrap.dedent("""
 def test_a_save_killed_midway_leaves_a_pair_that_agrees(folder_data, tmp_path, mode):
     path = serving.save_classifier(_small_classifier(), tmp_path / "saved" / "m.keras", folder_data)
     _kill_when(_script_child(tmp_path, SAVE_CHILD, mode, str(tmp_path / "data"), str(path)), "INSIDE-SAVE")
-    loaded = serving.load_classifier(path)  # the old pair, or the new one: never one of each
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = serving.load_classifier(path)  # the old pair, or the new one: never one of each
+    stale_copy = any("m.json disagrees" in str(w.message) for w in caught)
+    assert stale_copy == (loaded.model.output_shape[-1] == 2), "a stale .json beside must be stated, only then"
     assert len(loaded.class_names) == loaded.model.output_shape[-1]
     assert loaded.class_names == (("alpha", "beta", "gamma") if loaded.model.output_shape[-1] == 3 else ("x", "y"))
     serving.save_classifier(_small_classifier(), path, folder_data)  # and the next save works

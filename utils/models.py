@@ -108,3 +108,21 @@ def parameter_counts(model: keras.Model) -> dict[str, int]:
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
     return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}
+
+
+def output_activation(model: keras.Model) -> str | None:
+    """The activation of the layer that makes ``model``'s output (``"softmax"``, ``"sigmoid"``, ``"linear"``,
+    ...), looking into a nested model that makes it; None when no layer says (e.g. a Lambda layer).
+
+    Prediction and training read the output as probabilities: a model whose output is logits (no softmax)
+    would be read wrongly without a word, so :mod:`utils.serving` and :mod:`utils.training` ask this first.
+    """
+    layer = getattr(model.outputs[0], "_keras_history", None)
+    layer = layer.operation if layer is not None else None
+    while isinstance(layer, keras.Model):
+        history = getattr(layer.outputs[0], "_keras_history", None)
+        layer = history.operation if history is not None else None
+    if isinstance(layer, keras.layers.Softmax):
+        return "softmax"
+    activation = getattr(layer, "activation", None)
+    return getattr(activation, "__name__", None)
