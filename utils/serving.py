@@ -191,11 +191,12 @@ def predict_folder(model: str | Path | SavedClassifier, folder: str | Path, *,
     images, kept = read_image_files(files, image_size=classifier.image_size, colour=classifier.colour,
                                     fit=classifier.fit)
     probabilities = classifier.model.predict(to_model_input(images), batch_size=batch_size, verbose=0)
-    if not np.all(np.isfinite(probabilities)) or probabilities.min() < 0 or probabilities.max() > 1:
+    if not np.all(np.isfinite(probabilities)):
+        raise ValueError("the model's outputs must be probabilities, got NaN or infinite values (NaN weights, from a "
+                         "training that diverged?); nothing was written.")
+    if probabilities.min() < 0 or probabilities.max() > 1:
         raise ValueError(f"the model's outputs must be probabilities in [0, 1], got values from "
-                         f"{np.nanmin(probabilities):.3g} to {np.nanmax(probabilities):.3g}"
-                         f"{' and NaN' if np.isnan(probabilities).any() else ''} (NaN weights, from a training "
-                         "that diverged?); nothing was written.")
+                         f"{probabilities.min():.3g} to {probabilities.max():.3g}; nothing was written.")
     table = pd.DataFrame({
         "file": [str(files[i].relative_to(folder)) for i in kept],
         "predicted class": [classifier.class_names[c] for c in probabilities.argmax(axis=1)],
