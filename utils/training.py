@@ -90,11 +90,12 @@ def weights_fingerprint(model: keras.Model) -> str:
     return digest.hexdigest()[:12]
 
 
-def _fingerprint(model: keras.Model, arrays: list[np.ndarray], settings: dict) -> str:
-    """A short hash of the architecture, the initial weights (so a pre-trained and a random backbone of
-    the same architecture differ), the data (training, and validation if any) and the training settings."""
+def _fingerprint(model: keras.Model, initial: str, arrays: list[np.ndarray], settings: dict) -> str:
+    """A short hash of the architecture, the initial weights (their :func:`weights_fingerprint`
+    ``initial``: a pre-trained and a random backbone of the same architecture differ), the data (training,
+    and validation if any) and the training settings."""
     digest = hashlib.sha256(_architecture(model).encode())
-    digest.update(weights_fingerprint(model).encode())
+    digest.update(initial.encode())
     for array in arrays:
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype}{array.shape}".encode())
@@ -163,6 +164,16 @@ def train_or_load(
         The compiled model and its training history (per-epoch ``loss``, ``accuracy``,
         ``val_loss``, ``val_accuracy`` and ``epoch_seconds``), which is also cached and returned
         when the model is loaded; None if the cache lacks it.
+
+    Raises:
+        TypeError, ValueError: before any training, for what :func:`_check_training_inputs` refuses (a
+            ``build_fn`` that returns no functional or Sequential model ending in softmax, images off the
+            image rule, one class, labels beyond the outputs, negative / NaN / missing class weights), or a
+            cache file in the way (a folder where a file goes).
+        FloatingPointError: the loss became NaN; nothing is cached.
+
+    A cache entry's weights file carries its key and the initial weights' fingerprint; an entry whose
+    key differs (copied or renamed), that cannot be read or holds NaN is trained again, with a note.
     """
     if isinstance(build_fn, keras.Model) or not callable(build_fn):
         raise TypeError(f"build_fn must be a function that returns a Keras model, got {build_fn!r}.")
@@ -186,11 +197,12 @@ def train_or_load(
         training["class_weight"] = {str(c): w for c, w in class_weight.items()}
     if reduce_lr_patience is not None:
         training["reduce_lr_patience"] = int(reduce_lr_patience)
-    key = _fingerprint(model, data, training)  # before compiling: the optimizer's name varies
+    initial = weights_fingerprint(model)
+    key = _fingerprint(model, initial, data, training)  # before compiling: the optimizer's name varies
     name = name or re.sub(r"_\d+$", "", model.name)  # "functional_7" -> "functional"
     weights_file, history_file = _entry_files(name, key)
     # Before compiling, so Keras does not warn about the optimizer's saved state.
-    cached, history = _load_cached(model, weights_file, history_file, key)
+    cached, history = _load_cached(model, weights_file, history_file, key, initial)
     if not cached and weights_file.is_file():  # damaged: start again from the same random weights
         keras.utils.set_random_seed(seed)
         model = build_fn()
@@ -231,7 +243,7 @@ def train_or_load(
     with atomic_write(weights_file) as temporary:
         model.save_weights(temporary)
         with h5py.File(temporary, "a") as entry:
-            entry.attrs[ENTRY_KEY] = key
+            entry.attrs[ENTRY_KEY], entry.attrs[ENTRY_INITIAL] = key, initial
     print(f"Trained {model.name} for {len(history['loss'])} epochs in {seconds:.0f} s; kept the weights of "
           f"epoch {best_epoch} (lowest validation loss); cached as {weights_file.name}.")
     return model, history
@@ -306,7 +318,8 @@ def _check_x(x: np.ndarray, name: str) -> np.ndarray:
     return x
 
 
-ENTRY_KEY = "course_cache_key"  # the attribute of a cached weights file that holds its key
+ENTRY_KEY = "course_cache_key"  # the attributes of a cached weights file: its key, and the fingerprint
+ENTRY_INITIAL = "course_initial_weights"  # of the initial weights it was trained from
 
 
 def _entry_files(name: str, key: str):
@@ -331,23 +344,25 @@ def _finite(model: keras.Model, history: dict | None) -> bool:
     return bool(np.all(np.isfinite(losses))) and all(np.all(np.isfinite(w)) for w in model.get_weights())
 
 
-def _load_cached(model: keras.Model, weights_file, history_file, key: str) -> tuple[bool, dict | None]:
-    """Load a cache entry into ``model``: ``(True, history)`` (history None when the cache lacks it),
-    or ``(False, None)`` when it is absent, cannot be read, belongs to another key (copied or renamed) or
-    holds NaN (an entry not to trust counts as absent)."""
+def _load_cached(model: keras.Model, weights_file, history_file, key: str, initial: str) -> tuple[bool, dict | None]:
+    """Load a cache entry into ``model`` (which holds its initial weights, of fingerprint ``initial``):
+    ``(True, history)`` (history None when the cache lacks it), or ``(False, None)`` when it is absent,
+    cannot be read, belongs to another key or other initial weights (copied or renamed) or holds NaN (an
+    entry not to trust counts as absent)."""
     if not weights_file.is_file():
         return False, None
     try:
         with h5py.File(weights_file, "r") as entry:
-            found = entry.attrs.get(ENTRY_KEY)
+            found = entry.attrs.get(ENTRY_KEY), entry.attrs.get(ENTRY_INITIAL)
         history = json.loads(history_file.read_text()) if history_file.is_file() else None
         model.load_weights(weights_file)
     except Exception as error:  # a truncated file, a foreign one, or one of another architecture
         problem = f"cannot be read ({str(error).splitlines()[0][:120]})"
     else:
-        problem = (None if found == key and _finite(model, history)
-                   else "was saved without its key (an older version of the course)" if found is None
-                   else f"belongs to another entry ({found}: copied or renamed?)" if found != key
+        problem = (None if found == (key, initial) and _finite(model, history)
+                   else "was saved without its key (an older version of the course)" if found[0] is None
+                   else f"belongs to another entry ({found[0]}, initial weights {found[1]}: copied or renamed?)"
+                   if found != (key, initial)
                    else "holds NaN or infinite values (a training that diverged)")
     if problem is None:
         return True, history
