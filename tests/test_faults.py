@@ -493,7 +493,7 @@ import h5py  # noqa: E402
 from PIL import Image  # noqa: E402
 from test_folders import _dataset  # noqa: E402  the folder tests' toy data set: 3 classes, 12x12
 
-from utils import folders, serving  # noqa: E402
+from utils import classical, folders, serving  # noqa: E402
 from utils.data import Dataset  # noqa: E402
 from utils.images import check_class_names  # noqa: E402
 
@@ -1172,8 +1172,9 @@ def test_a_published_number_that_is_no_number_is_named(published):
                     np.array([0, 1]), ("a", "a"), "test"),
     lambda: check_class_names(["benign", "malignant", "benign"]),
     lambda: plots.plot_confusion_matrix([0, 1], [1, 0], "ab"),
+    lambda: classical.most_confused_pairs(np.array([0, 1, 2]), np.array([1, 2, 0]), "abc"),
 ], ids=["per_class_metrics string", "per_class_metrics duplicates", "Dataset string", "Dataset duplicates",
-        "check_class_names duplicates", "confusion matrix string"])
+        "check_class_names duplicates", "confusion matrix string", "most_confused_pairs string"])
 def test_class_names_that_are_a_string_or_repeat_are_refused(call):
     with pytest.raises(ValueError, match="class_names|class names"):
         call()
