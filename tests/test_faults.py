@@ -722,6 +722,20 @@ def test_a_sequential_probability_model_round_trips(folder_data, tmp_path):
     assert loaded.class_names == ("alpha", "beta", "gamma")
 
 
+@pytest.mark.parametrize("members, saved", [(("softmax", "softmax"), True), (("softmax", "logits"), False)],
+                         ids=["mean of probabilities", "mean of probabilities and logits"])
+def test_an_ensemble_is_saved_only_when_it_averages_probabilities(folder_data, tmp_path, members, saved):
+    from utils.experiments import average_ensemble  # the ensemble notebook 07 saves
+
+    ensemble = average_ensemble([_small_classifier(ending=ending, seed=i) for i, ending in enumerate(members)])
+    if saved:
+        loaded = serving.load_classifier(serving.save_classifier(ensemble, tmp_path / "m.keras", folder_data))
+        assert loaded.class_names == ("alpha", "beta", "gamma")
+    else:
+        with pytest.raises(ValueError, match="softmax"):
+            serving.save_classifier(ensemble, tmp_path / "m.keras", folder_data)
+
+
 def _description_of(path: Path) -> dict:
     return json.loads(path.with_suffix(".json").read_text())
 
