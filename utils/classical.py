@@ -19,6 +19,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from utils.data import stratified_subset
+from utils.images import check_class_names
 
 
 def _check_xy(x: np.ndarray, y: np.ndarray, names: tuple[str, str]) -> None:
@@ -167,6 +168,7 @@ def most_confused_pairs(
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
         raise ValueError(f"y_true and y_pred must be 1-D arrays of the same length, got "
                          f"{y_true.shape} and {y_pred.shape}.")
+    class_names = check_class_names(class_names)
     n_classes = len(class_names)
     counts = confusion_matrix(y_true, y_pred, labels=np.arange(n_classes))
     class_sizes = counts.sum(axis=1)

@@ -27,6 +27,7 @@ and :func:`keras_home` (Keras' own ``KERAS_HOME``).
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -163,12 +164,34 @@ def atomic_write(path: Path) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
+@contextmanager
+def atomic_folder(path: Path) -> Iterator[Path]:
+    """Write a folder so that a crash never leaves half of it, as :func:`atomic_write` writes a file:
+    ``with atomic_folder(path) as temporary:`` fill the folder ``temporary`` (a hidden sibling of ``path``);
+    when the block ends without error it takes ``path``'s name in one step (``os.replace``; ``path`` must
+    not exist, or be an empty folder), else it is deleted."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_orphans(path)
+    temporary = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".tmp-{os.getpid()}-", suffix=f"-{path.name}"))
+    umask = os.umask(0)
+    os.umask(umask)
+    temporary.chmod(0o777 & ~umask)  # mkdtemp's folder is private; the result gets the usual permissions
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            shutil.rmtree(temporary)
+
+
 def _remove_orphans(path: Path) -> None:
-    """Delete the temporary files of ``path`` whose writing process no longer runs (killed mid-write)."""
+    """Delete the temporary files (or folders) of ``path`` whose writing process no longer runs (killed
+    mid-write)."""
     for orphan in path.parent.glob(f".tmp-*-{path.name}"):
         pid = orphan.name.split("-")[1]
         if pid.isdigit() and not _running(int(pid)):
-            orphan.unlink(missing_ok=True)
+            shutil.rmtree(orphan) if orphan.is_dir() else orphan.unlink(missing_ok=True)
 
 
 def _running(pid: int) -> bool:

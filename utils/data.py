@@ -13,6 +13,7 @@ The one registry :data:`DATASETS` says what the course knows about each data set
 from __future__ import annotations
 
 import gzip
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from utils.config import keras_home, network_allowed, settings
-from utils.images import check_int, check_labels, check_layout
+from utils.images import check_class_names, check_int, check_labels, check_layout
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 # A place to read a data set from: its description, and its loader, or None where it is unavailable.
@@ -71,6 +72,7 @@ class Dataset:
     fit: str | None = field(default=None, kw_only=True)
 
     def __post_init__(self):
+        object.__setattr__(self, "class_names", check_class_names(self.class_names, name=f"{self.name}: class_names"))
         if (self.x_val is None) != (self.y_val is None):
             raise ValueError(f"{self.name}: x_val and y_val must both be given or both be None.")
         for split in ("train", "val", "test"):
@@ -143,21 +145,65 @@ def _read_idx_gz(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
-class DamagedFileError(OSError):
-    """A data file on this machine exists but cannot be read (e.g. a download cut short)."""
+class DamagedFileError(OSError, ValueError):
+    """A data file on this machine exists but cannot be read, or does not hold what its name says (e.g. a
+    download cut short, an HTML error page saved under the data file's name). Also a ``ValueError``: the
+    file's content is wrong."""
 
 
 class DownloadError(OSError):
     """A download failed (no network, an HTTP error, a timeout): the next source is tried."""
 
 
-def _read_npz(path: Path) -> Arrays:
+def _what_file_is(path: Path) -> str:
+    """What a file that is not an .npz (zip) archive looks like, from its first bytes."""
+    with open(path, "rb") as f:
+        start = f.read(64)
+    if not start:
+        return "an empty file"
+    if start.startswith(b"PK"):
+        return "a zip archive cut short: a download or a copy interrupted?"
+    if start.startswith(b"\x93NUMPY"):
+        return "a single NumPy array (.npy) under an .npz name"
+    if start.lstrip().lower().startswith((b"<!doctype", b"<html", b"<?xml", b"<")):
+        return "an HTML or XML page: a download that returned an error page?"
+    return "neither a zip archive nor a NumPy file"
+
+
+def read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` of the .npz file ``path``, read without pickle.
+
+    Raises:
+        DamagedFileError: ``path`` is not an .npz file (an HTML page, a renamed .npy, an empty or truncated
+            file), lacks one of ``keys``, or holds Python objects instead of numbers; each names ``path``.
+    """
+    if not zipfile.is_zipfile(path):
+        raise DamagedFileError(f"{path} cannot be read: it is not an .npz file ({_what_file_is(path)}); "
+                               "replace it or delete it.")
     try:
         with np.load(path) as f:
-            return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
-    except Exception as error:  # truncated zip, missing arrays, not an .npz
-        raise DamagedFileError(f"{path} cannot be read as an .npz with x_train, y_train, x_test and y_test "
-                               f"({str(error).splitlines()[0][:120]}); replace it or delete it.") from error
+            missing = [key for key in keys if key not in f.files]
+            if missing:
+                raise DamagedFileError(f"{path} lacks the arrays {missing} (it holds {sorted(f.files)}); "
+                                       "replace it or delete it.")
+            arrays = {}
+            for key in keys:
+                try:
+                    arrays[key] = f[key]
+                except ValueError as error:  # NumPy refuses object arrays without pickle, as it should
+                    raise DamagedFileError(f"{path}: {key} holds Python objects (dtype object), not numbers; "
+                                           "save it as a numeric array (e.g. uint8 images, int64 labels).") from error
+            return arrays
+    except DamagedFileError:
+        raise
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:  # a truncated archive
+        raise DamagedFileError(f"{path} cannot be read as an .npz file ({str(error).splitlines()[0][:120]}); "
+                               "replace it or delete it.") from error
+
+
+def _read_npz(path: Path) -> Arrays:
+    arrays = read_npz(path, ("x_train", "y_train", "x_test", "y_test"))
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
 def _read_idx_folder(folder: Path) -> Arrays:
@@ -264,12 +310,27 @@ def stratified_subset(
 
 def check_split(info: DatasetInfo, split: str, where: str, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Check what a source gave for one split: uint8 images in the layout ``info`` says, one integer
-    label per image within the class names; ``where`` names the source in errors. Returns the labels as
-    int64 (N,); (N, 1) is flattened."""
+    label per image within the class names, and at least two classes (a split of one class is another
+    file, or a broken one); ``where`` names the source in errors. Returns the labels as int64 (N,); (N, 1)
+    is flattened."""
     check_layout(images, name=f"{where}: the {split} images", channels=info.channels)
     if images.dtype != np.uint8:
         raise ValueError(f"{where}: the {split} images must be uint8 grey levels 0..255, got dtype {images.dtype}.")
-    return check_labels(labels, len(info.class_names), name=f"{where}: the {split} labels", n_images=len(images))
+    labels = check_labels(labels, len(info.class_names), name=f"{where}: the {split} labels", n_images=len(images))
+    present = np.unique(labels)
+    if len(info.class_names) > 1 and len(present) < 2:
+        raise ValueError(f"{where}: the {split} labels hold one class only ({info.class_names[present[0]]!r}) of "
+                         f"{info.title}'s {len(info.class_names)}; is it the right file?")
+    return labels
+
+
+def check_same_size(where: str, images: dict[str, np.ndarray]) -> None:
+    """Every split (name -> images) must hold images of one size."""
+    sizes = {split: "x".join(map(str, x.shape[1:3])) for split, x in images.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"{where}: the splits hold images of different sizes ("
+                         + ", ".join(f"{split} {size}" for split, size in sizes.items())
+                         + "); every split must hold images of one size.")
 
 
 def _finish(info: DatasetInfo, arrays: Arrays, source: str, n_train: int | None, n_test: int | None,
@@ -277,6 +338,7 @@ def _finish(info: DatasetInfo, arrays: Arrays, source: str, n_train: int | None,
     (x_train, y_train), (x_test, y_test) = arrays
     y_train = check_split(info, "train", f"{info.title} from {source}", x_train, y_train)
     y_test = check_split(info, "test", f"{info.title} from {source}", x_test, y_test)
+    check_same_size(f"{info.title} from {source}", {"train": x_train, "test": x_test})
     n_classes = len(info.class_names)
     _check_size("n_train", n_train, len(y_train), n_classes)
     _check_size("n_test", n_test, len(y_test), n_classes)

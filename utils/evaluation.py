@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import rankdata
 
-from utils.images import check_int, check_number
+from utils.images import check_class_names, check_int, check_number
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 RocBand = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # (fpr, tpr, tpr_low, tpr_high): roc_band's result
@@ -382,10 +382,15 @@ def compare_with_published(estimate: Estimate, published: dict[str, float]) -> d
 
     Returns, per published model: ``"above"`` (the whole interval lies above its number),
     ``"below"`` (the whole interval lies below it) or ``"overlaps"`` (its number lies inside the
-    interval: this test set cannot tell the two apart). Only meaningful on the same test split.
+    interval: this test set cannot tell the two apart), or ``"undefined"`` when the estimate or its interval
+    is not a number (NaN: e.g. a metric of a class the test set lacks), which says nothing about any
+    number. Only meaningful on the same test split.
     """
     if not isinstance(estimate, Estimate):
         raise TypeError(f"estimate must be an Estimate (a value with its interval), got {type(estimate).__name__}.")
+    published = {model: check_number(f"published[{model!r}]", value) for model, value in published.items()}
+    if not all(np.isfinite([estimate.value, estimate.low, estimate.high])):
+        return dict.fromkeys(published, "undefined")
     return {
         model: "above" if estimate.low > value else "below" if estimate.high < value else "overlaps"
         for model, value in published.items()
@@ -455,6 +460,7 @@ def per_class_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_names
     the most-probable-class call, and the one-vs-rest ROC AUC of the class's probability, with bootstrap
     intervals. The result is a row per class for :func:`metrics_table`."""
     y_true, probabilities = _check_probabilities(y_true, probabilities)
+    class_names = check_class_names(class_names)
     if len(class_names) != probabilities.shape[1]:
         raise ValueError(f"class_names must name the {probabilities.shape[1]} classes, got {len(class_names)}.")
     predicted = probabilities.argmax(axis=1)

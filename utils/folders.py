@@ -46,9 +46,9 @@ from PIL import Image, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
 
 from utils import fetal_planes
-from utils.config import atomic_write, cache_path, settings
+from utils.config import atomic_folder, cache_path, settings
 from utils.data import Dataset
-from utils.images import check_int, check_number
+from utils.images import as_float_images, check_class_names, check_int, check_labels, check_layout, check_number
 from utils.medmnist import load_medmnist, medmnist_names
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -329,31 +329,74 @@ def export_image_folder(dataset: Dataset, path: str | Path) -> Path:
     """Write ``dataset`` as PNG files in the split layout: ``path/<split>/<class name>/<index>.png``.
 
     Splits: train, test, and val if the data set has one (e.g. a MedMNIST data set). ``<index>`` is
-    the image's position in its split, zero-padded, so files sort in the data set's order. Class names
-    must be usable as folder names (no ``/``); :func:`load_image_folder` sorts them, so a data set whose
-    class names are not in sorted order comes back with other label numbers. ``path/dataset.json``,
-    written last, names the positive class and says whether the classes are ordinal, so that the folder
-    read back keeps both.
+    the image's position in its split, zero-padded, so files sort in the data set's order. Images follow
+    the one image rule (:func:`utils.images.as_float_images`: uint8, whole numbers 0..255 or floats in
+    [0, 1], written as grey levels 0..255), grey ``(N, H, W)`` or ``(N, H, W, 1)``, or colour
+    ``(N, H, W, 3)``; labels are checked against the class names. Class names must be distinct (also
+    ignoring case: one folder on Windows and macOS) and usable as folder names (no ``/``);
+    :func:`load_image_folder` sorts them, so a data set whose class names are not in sorted order comes
+    back with other label numbers. ``path/dataset.json`` names the positive class and says whether the
+    classes are ordinal, so that the folder read back keeps both.
+
+    ``path`` must be new or an empty folder (an export never mixes with earlier files). Everything is
+    written into a hidden sibling folder that takes ``path``'s name when complete
+    (:func:`utils.config.atomic_folder`): an export that fails or is killed leaves no folder at ``path``.
+
+    Raises:
+        FileExistsError: ``path`` is a file or a folder that holds files.
+        ValueError, TypeError: images, labels or class names that would be written wrongly; nothing is written.
     """
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset must be a utils.data.Dataset, got {type(dataset).__name__}.")
-    bad = [n for n in dataset.class_names if not n or "/" in n or "\\" in n or n.startswith(".")]
-    if bad:
-        raise ValueError(f"the class names {bad} of {dataset.name} cannot be folder names.")
+    class_names = _folder_names(dataset)
     root = Path(path).expanduser()
+    if root.exists() and not (root.is_dir() and not any(root.iterdir())):
+        raise FileExistsError(f"path must be a new or an empty folder, got {root}, which "
+                              f"{'holds files (an earlier export?)' if root.is_dir() else 'is a file'}: the export "
+                              "would mix with them. Delete it, or choose another path.")
+    splits = {}  # every split is checked before the first file is written
     for split in SPLITS:
         images, labels = getattr(dataset, f"x_{split}", None), getattr(dataset, f"y_{split}", None)
         if images is None or not len(images):
             continue
-        for c in np.unique(labels):
-            (root / split / dataset.class_names[c]).mkdir(parents=True, exist_ok=True)
-        digits = len(str(len(images)))
-        for i, (image, label) in enumerate(zip(np.asarray(images, np.uint8), labels)):
-            Image.fromarray(image).save(root / split / dataset.class_names[label] / f"{i:0{digits}d}.png")
-    positive = dataset.class_names[dataset.positive_class] if dataset.positive_class is not None else None
-    with atomic_write(root / DESCRIPTION_FILE) as temporary:
-        temporary.write_text(json.dumps({"positive_class": positive, "ordinal": dataset.ordinal}, indent=2))
+        splits[split] = (_grey_levels(images, f"{dataset.name}: x_{split}"),
+                         check_labels(labels, len(class_names), name=f"{dataset.name}: y_{split}",
+                                      n_images=len(images)))
+    positive = class_names[dataset.positive_class] if dataset.positive_class is not None else None
+    with atomic_folder(root) as folder:
+        for split, (pixels, labels) in splits.items():
+            for c in np.unique(labels):
+                (folder / split / class_names[c]).mkdir(parents=True)
+            digits = len(str(len(pixels)))
+            for i, (image, label) in enumerate(zip(pixels, labels)):
+                Image.fromarray(image).save(folder / split / class_names[label] / f"{i:0{digits}d}.png")
+        (folder / DESCRIPTION_FILE).write_text(json.dumps({"positive_class": positive, "ordinal": dataset.ordinal},
+                                                          indent=2))
     return root
+
+
+def _folder_names(dataset: Dataset) -> tuple[str, ...]:
+    """The class names of ``dataset``, checked to be distinct folder names on every system."""
+    names = check_class_names(dataset.class_names, name=f"the class names of {dataset.name}")
+    bad = [n for n in names if "/" in n or "\\" in n or "\0" in n or n.startswith(".")]
+    if bad:
+        raise ValueError(f"the class names {bad} of {dataset.name} cannot be folder names.")
+    lowered = [n.lower() for n in names]
+    same = sorted({n for n in names if lowered.count(n.lower()) > 1})
+    if same:
+        raise ValueError(f"the class names {same} of {dataset.name} differ only in case: they would be one folder "
+                         "on Windows and macOS; rename one.")
+    return names
+
+
+def _grey_levels(images: np.ndarray, name: str) -> np.ndarray:
+    """``images`` by the one image rule as uint8 grey levels, (N, H, W) or (N, H, W, 3), as PNG files store them."""
+    images = check_layout(images, name=name)
+    if images.ndim == 4 and images.shape[-1] not in (1, 3):
+        raise ValueError(f"{name} must have 1 or 3 channels, (N, H, W, 1) or (N, H, W, 3), got {images.shape}.")
+    if images.dtype != np.uint8:
+        images = np.round(as_float_images(images, name=name) * 255).astype(np.uint8)
+    return images[..., 0] if images.ndim == 4 and images.shape[-1] == 1 else images
 
 
 def demo_folder(name: str) -> Path:

@@ -179,10 +179,14 @@ def check_labels(labels: np.ndarray, n_classes: int, *, name: str = "labels", n_
 
 
 def check_class_names(class_names: Any, *, name: str = "class_names") -> tuple[str, ...]:
-    """A non-empty sequence of non-empty names, as a tuple of strings."""
+    """A non-empty sequence of distinct, non-empty names, as a tuple of strings (a string is refused: it would be
+    one class per letter)."""
     if isinstance(class_names, str) or not hasattr(class_names, "__len__") or len(class_names) == 0:
         raise ValueError(f"{name} must be a non-empty list of class names, got {class_names!r}.")
     names = tuple(str(c) for c in class_names)
     if any(not n.strip() for n in names):
         raise ValueError(f"{name} must not hold empty names, got {list(names)}.")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"{name} must name each class once, got {repeated} more than once in {list(names)}.")
     return names

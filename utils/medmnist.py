@@ -8,13 +8,12 @@ cache, in ``~/.medmnist/`` or downloads it, and says which file it read.
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from utils.config import COURSE_ROOT, atomic_write, download, network_allowed, settings
-from utils.data import DATASETS, Dataset, DatasetInfo, check_split, existing_file
+from utils.data import DATASETS, Dataset, DatasetInfo, check_split, existing_file, read_npz
 
 # The official files are those of the MedMNIST Zenodo record (MedMNIST v2 at 28x28, MedMNIST+ at 64,
 # 128 and 224); their MD5s are in the registry.
@@ -89,16 +88,7 @@ def _read_medmnist(path: Path, info: DatasetInfo, size: int) -> dict[str, np.nda
 
     Images keep the file's layout: (N, size, size) when ``info.channels`` is 1, (N, size, size, 3) when 3.
     """
-    try:
-        with np.load(path) as f:
-            missing = [f"{split}_{kind}" for split in MEDMNIST_SPLITS for kind in ("images", "labels")
-                       if f"{split}_{kind}" not in f.files]
-            if missing:
-                raise ValueError(f"{path} is not a MedMNIST file: it lacks {missing}.")
-            arrays = {key: f[key] for key in f.files}
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path} cannot be read as an .npz file ({str(error).splitlines()[0][:120]}); "
-                         "replace it or delete it.") from error
+    arrays = read_npz(path, tuple(f"{split}_{kind}" for split in MEDMNIST_SPLITS for kind in ("images", "labels")))
     for split in MEDMNIST_SPLITS:
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if labels.ndim == 2 and labels.shape[1] > 1:
@@ -107,6 +97,24 @@ def _read_medmnist(path: Path, info: DatasetInfo, size: int) -> dict[str, np.nda
         if images.shape[1:3] != (size, size):
             raise ValueError(f"{path}: {split}_images has shape {images.shape}, expected {size}x{size} images.")
     return arrays
+
+
+def _check_not_another(name: str, path: Path, md5: str) -> None:
+    """A file under ``name``'s file name must not be another registered data set's official file."""
+    for other, info in DATASETS.items():
+        if other != name and md5 in info.md5.values():
+            raise ValueError(f"{path} is {info.title}'s official file (MD5 {md5}), not {DATASETS[name].title}'s; "
+                             f"put {DATASETS[name].title}'s file there, or this file under its own name.")
+
+
+def _check_split_sizes(name: str, path: Path, sizes: dict[str, int]) -> None:
+    """Split sizes that are another registered data set's (and not ``name``'s) say which data set a file holds."""
+    if sizes == DATASETS[name].n_samples:
+        return
+    for other, info in DATASETS.items():
+        if other != name and info.n_samples and sizes == info.n_samples:
+            raise ValueError(f"{path} has the split sizes of {info.title} ({sizes}), not those of "
+                             f"{DATASETS[name].title} ({DATASETS[name].n_samples}): it holds another data set.")
 
 
 def load_medmnist(name: str, size: int = 28) -> Dataset:
@@ -132,7 +140,8 @@ def load_medmnist(name: str, size: int = 28) -> Dataset:
         byte for byte the official download.
 
     Raises:
-        ValueError: unknown ``name`` or ``size``, or a file that is not a MedMNIST file.
+        ValueError: unknown ``name`` or ``size``, a file that is not a MedMNIST file, or one that holds another
+            registered data set (its MD5 or its split sizes say so).
         FileNotFoundError: offline and no local file.
         ChecksumError: the download's MD5 is not the official one (the file is deleted).
     """
@@ -182,7 +191,9 @@ def load_medmnist(name: str, size: int = 28) -> Dataset:
         f"MD5 {md5}, the official file" if official
         else f"MD5 {md5} differs from the official {expected}: a local file, NOT the official download"
     )
+    _check_not_another(name, path, md5)
     arrays = _read_medmnist(path, info, size)
+    _check_split_sizes(name, path, {split: len(arrays[f"{split}_labels"]) for split in MEDMNIST_SPLITS})
     counts = " / ".join(f"{len(arrays[f'{split}_labels']):,} {split}" for split in MEDMNIST_SPLITS)
     print(f"{info.title} ({size}x{size}): {counts} images; source: {origin}; {verdict}.")
     return Dataset(

@@ -108,3 +108,27 @@ def parameter_counts(model: keras.Model) -> dict[str, int]:
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
     return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}
+
+
+def output_activation(model: keras.Model) -> str | None:
+    """The activation of the layer that makes ``model``'s output (``"softmax"``, ``"sigmoid"``, ``"linear"``,
+    ...), looking into a nested model that makes it, and through an average of outputs of one activation
+    (an ensemble's mean of probabilities is a probability); None when no layer says (e.g. a Lambda layer).
+
+    Prediction and training read the output as probabilities: a model whose output is logits (no softmax)
+    would be read wrongly without a word, so :mod:`utils.serving` and :mod:`utils.training` ask this first.
+    """
+    return _activation_of(model.outputs[0])
+
+
+def _activation_of(tensor) -> str | None:
+    history = getattr(tensor, "_keras_history", None)
+    layer = history.operation if history is not None else None
+    if isinstance(layer, keras.Model):
+        return _activation_of(layer.outputs[0])
+    if isinstance(layer, keras.layers.Softmax):
+        return "softmax"
+    if isinstance(layer, keras.layers.Average):
+        kinds = {_activation_of(t) for t in layer.input}
+        return kinds.pop() if len(kinds) == 1 else None
+    return getattr(getattr(layer, "activation", None), "__name__", None)

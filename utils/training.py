@@ -10,16 +10,18 @@ import hashlib
 import json
 import re
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import h5py
 import keras
 import numpy as np
 
-from utils.config import atomic_write, by_mode, cache_path
+from utils.config import atomic_write, by_mode, cache_path, settings
 from utils.data import Dataset, stratified_subset
-from utils.images import check_int, check_labels, check_number
-from utils.models import SEED, build_gap_cnn, build_mnist_cnn, to_model_input
+from utils.images import as_float_images, check_int, check_labels, check_number
+from utils.models import SEED, build_gap_cnn, build_mnist_cnn, output_activation, to_model_input
 
 CNN_VARIANTS = ("features", "gap")
 
@@ -88,11 +90,12 @@ def weights_fingerprint(model: keras.Model) -> str:
     return digest.hexdigest()[:12]
 
 
-def _fingerprint(model: keras.Model, arrays: list[np.ndarray], settings: dict) -> str:
-    """A short hash of the architecture, the initial weights (so a pre-trained and a random backbone of
-    the same architecture differ), the data (training, and validation if any) and the training settings."""
+def _fingerprint(model: keras.Model, initial: str, arrays: list[np.ndarray], settings: dict) -> str:
+    """A short hash of the architecture, the initial weights (their :func:`weights_fingerprint`
+    ``initial``: a pre-trained and a random backbone of the same architecture differ), the data (training,
+    and validation if any) and the training settings."""
     digest = hashlib.sha256(_architecture(model).encode())
-    digest.update(weights_fingerprint(model).encode())
+    digest.update(initial.encode())
     for array in arrays:
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype}{array.shape}".encode())
@@ -161,45 +164,45 @@ def train_or_load(
         The compiled model and its training history (per-epoch ``loss``, ``accuracy``,
         ``val_loss``, ``val_accuracy`` and ``epoch_seconds``), which is also cached and returned
         when the model is loaded; None if the cache lacks it.
+
+    Raises:
+        TypeError, ValueError: before any training, for what :func:`_check_training_inputs` refuses (a
+            ``build_fn`` that returns no functional or Sequential model ending in softmax, images off the
+            image rule, one class, labels beyond the outputs, negative / NaN / missing class weights), or a
+            cache file in the way (a folder where a file goes).
+        FloatingPointError: the loss became NaN; nothing is cached.
+
+    A cache entry's weights file carries its key and the initial weights' fingerprint; an entry whose
+    key differs (copied or renamed), that cannot be read or holds NaN is trained again, with a note.
     """
     if isinstance(build_fn, keras.Model) or not callable(build_fn):
         raise TypeError(f"build_fn must be a function that returns a Keras model, got {build_fn!r}.")
-    x_train = _check_x(x_train, "x_train")
     check_int("epochs", epochs)
     check_int("batch_size", batch_size)
     check_int("patience", patience, 0)
     check_number("validation_split", validation_split, 0, 1, exclusive=True)
     check_number("learning_rate", learning_rate, 0, exclusive=True)
-    data = [x_train, y_train]
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (x_val, y_val).")
-        data += [_check_x(validation_data[0], "x_val"), validation_data[1]]
     if reduce_lr_patience is not None:
         check_int("reduce_lr_patience", reduce_lr_patience)
-    if class_weight is not None and not isinstance(class_weight, dict):
-        raise TypeError(f"class_weight must be a dict class -> weight, got {type(class_weight).__name__}.")
 
     keras.utils.set_random_seed(seed)
     model = build_fn()
-    n_classes = int(model.outputs[0].shape[-1])  # labels are checked against the model's outputs
-    y_train = data[1] = check_labels(y_train, n_classes, name="y_train", n_images=len(x_train))
-    if validation_data is not None:
-        data[3] = check_labels(data[3], n_classes, name="y_val", n_images=len(data[2]))
+    data, class_weight = _check_training_inputs(model, x_train, y_train, validation_data, class_weight)
+    x_train, y_train = data[:2]
     training = dict(epochs=int(epochs), batch_size=int(batch_size), validation_split=validation_split,
                     patience=int(patience), learning_rate=learning_rate, seed=int(seed))
     if validation_data is not None:
         training["validation_split"] = "validation_data"
     if class_weight is not None:
-        training["class_weight"] = {str(c): float(w) for c, w in class_weight.items()}
+        training["class_weight"] = {str(c): w for c, w in class_weight.items()}
     if reduce_lr_patience is not None:
         training["reduce_lr_patience"] = int(reduce_lr_patience)
-    key = _fingerprint(model, data, training)  # before compiling: the optimizer's name varies
+    initial = weights_fingerprint(model)
+    key = _fingerprint(model, initial, data, training)  # before compiling: the optimizer's name varies
     name = name or re.sub(r"_\d+$", "", model.name)  # "functional_7" -> "functional"
-    weights_file = cache_path("models", f"{name}-{key}.weights.h5")
-    history_file = weights_file.with_name(f"{name}-{key}.history.json")
+    weights_file, history_file = _entry_files(name, key)
     # Before compiling, so Keras does not warn about the optimizer's saved state.
-    cached, history = _load_cached(model, weights_file, history_file)
+    cached, history = _load_cached(model, weights_file, history_file, key, initial)
     if not cached and weights_file.is_file():  # damaged: start again from the same random weights
         keras.utils.set_random_seed(seed)
         model = build_fn()
@@ -216,7 +219,7 @@ def train_or_load(
     stop_early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                restore_best_weights=True)
     clock = _EpochClock()
-    callbacks = [stop_early, clock]
+    callbacks = [keras.callbacks.TerminateOnNaN(), stop_early, clock]
     if reduce_lr_patience is not None:
         callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                                               patience=reduce_lr_patience))
@@ -227,41 +230,144 @@ def train_or_load(
     history = {metric: [float(v) for v in values] for metric, values in fit.history.items()}
     history["epoch_seconds"] = clock.seconds
     seconds = sum(clock.seconds)
+    if not _finite(model, history):
+        raise FloatingPointError(f"Training {model.name} diverged: its loss became NaN or infinite (loss per epoch: "
+                                 f"{history['loss']}); nothing was cached. Lower learning_rate (now {learning_rate:g}) "
+                                 "or check the inputs and the model.")
     best_epoch = int(np.argmin(history["val_loss"])) + 1
     # History first, weights last: a complete cache entry is one whose weights file exists. Each file
-    # is written whole or not at all, so a crash or a second kernel never leaves a damaged entry.
+    # is written whole or not at all, so a crash or a second kernel never leaves a damaged entry. The
+    # weights file carries its key, checked when it is loaded.
     with atomic_write(history_file) as temporary:
         temporary.write_text(json.dumps(history))
     with atomic_write(weights_file) as temporary:
         model.save_weights(temporary)
+        with h5py.File(temporary, "a") as entry:
+            entry.attrs[ENTRY_KEY], entry.attrs[ENTRY_INITIAL] = key, initial
     print(f"Trained {model.name} for {len(history['loss'])} epochs in {seconds:.0f} s; kept the weights of "
           f"epoch {best_epoch} (lowest validation loss); cached as {weights_file.name}.")
     return model, history
 
 
+def _check_training_inputs(model, x_train, y_train, validation_data, class_weight) -> tuple[list, dict | None]:
+    """The one check of what ``train_or_load`` trains on, before any training: the model ``build_fn``
+    returned (a functional or Sequential model ending in softmax), images by the one image rule (uint8, or
+    floats in [0, 1]; features (N, D) finite), labels against the model's outputs (at least two classes;
+    a class without images is questioned), and class weights (a finite weight of at least 0 for every
+    class in ``y_train``, keys among the model's outputs).
+
+    Returns:
+        ``[x_train, y_train]`` (and ``x_val, y_val``), labels as int64 (N,), and the class weights as
+        ``{int: float}`` (or None).
+    """
+    kind = type(model).__name__
+    if not isinstance(model, keras.Model):
+        hint = {"tuple": " (return the model alone)", "NoneType": " (does build_fn end with `return model`?)"}
+        raise TypeError(f"build_fn must return a Keras model, got {kind}{hint.get(kind, '')}.")
+    try:
+        n_classes = int(model.outputs[0].shape[-1])  # labels are checked against the model's outputs
+    except (AttributeError, IndexError, ValueError, TypeError):
+        raise TypeError(f"build_fn must return a functional or Sequential Keras model that starts with keras.Input "
+                        f"(its outputs, and the cache key, are known before training), got the subclassed or "
+                        f"unbuilt model {kind}.") from None
+    activation = output_activation(model)
+    if activation != "softmax":
+        raise ValueError(f"build_fn's model must end in softmax: train_or_load minimises sparse categorical "
+                         f"cross-entropy, which reads the outputs as probabilities; its output layer's activation "
+                         f"is {activation!r}. End the model with keras.layers.Activation('softmax').")
+    data = [_check_x(x_train, "x_train")]
+    data.append(check_labels(y_train, n_classes, name="y_train", n_images=len(data[0])))
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a pair (x_val, y_val).")
+        x_val = _check_x(validation_data[0], "x_val")
+        data += [x_val, check_labels(validation_data[1], n_classes, name="y_val", n_images=len(x_val))]
+    present = np.unique(data[1])
+    if len(present) < 2:
+        raise ValueError(f"y_train holds one class only ({present.tolist()}): a classifier learns from at least two.")
+    absent = sorted(set(range(n_classes)) - set(present.tolist()))
+    if absent:
+        warnings.warn(f"y_train has no image of class {', '.join(map(str, absent))} (the model has {n_classes} "
+                      "outputs): the model learns never to predict it. Give the model one output per class "
+                      "present, or add images of it.", stacklevel=3)
+    if class_weight is None:
+        return data, None
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"class_weight must be a dict class -> weight, got {type(class_weight).__name__}.")
+    weights = {check_int(f"class_weight key {c!r} (a class index)", c, 0, n_classes - 1):
+               check_number(f"class_weight[{c!r}]", w, 0) for c, w in class_weight.items()}
+    lacking = [int(c) for c in present if c not in weights]
+    if lacking:
+        raise ValueError(f"class_weight must give a weight to every class in y_train; it lacks class(es) {lacking}.")
+    if not any(weights.values()):
+        raise ValueError(f"class_weight must give at least one class a weight above 0, got {class_weight}.")
+    return data, weights
+
+
 def _check_x(x: np.ndarray, name: str) -> np.ndarray:
-    """Model inputs: a non-empty array of finite numbers (N, ...)."""
+    """Model inputs: a non-empty array of finite numbers (N, ...); images (N, H, W[, C]) by the one image rule,
+    checked a chunk at a time (uint8 passes as it is)."""
     x = np.asarray(x)
     if x.ndim < 2 or len(x) == 0 or not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
         raise ValueError(f"{name} must be a non-empty array of numbers (N, ...), got shape {x.shape}, dtype {x.dtype}.")
     if not np.all(np.isfinite(x)):
         raise ValueError(f"{name} must hold finite numbers, got NaN or infinite values.")
+    if x.ndim >= 3 and x.dtype != np.uint8:
+        for start in range(0, len(x), 1024):
+            as_float_images(x[start:start + 1024], name=name)
     return x
 
 
-def _load_cached(model: keras.Model, weights_file, history_file) -> tuple[bool, dict | None]:
-    """Load a cache entry into ``model``: ``(True, history)`` (history None when the cache lacks it),
-    or ``(False, None)`` when it is absent or cannot be read (a damaged entry counts as absent)."""
+ENTRY_KEY = "course_cache_key"  # the attributes of a cached weights file: its key, and the fingerprint
+ENTRY_INITIAL = "course_initial_weights"  # of the initial weights it was trained from
+
+
+def _entry_files(name: str, key: str):
+    """The weights and history files of a cache entry, after checking that neither (nor the folder) is in
+    the way: found now, not when the trained weights are saved."""
+    folder = settings().cache_dir / "models"
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder} is a file, not a folder: the cache of trained models needs that name. Delete it, "
+                         "or set COURSE_CACHE_DIR to another folder.")
+    weights_file = cache_path("models", f"{name}-{key}.weights.h5")
+    history_file = weights_file.with_name(f"{name}-{key}.history.json")
+    for path in (weights_file, history_file):
+        if path.is_dir():
+            raise ValueError(f"{path} is a folder, not a cache file: the trained weights could not be saved. "
+                             "Delete it, then train again.")
+    return weights_file, history_file
+
+
+def _finite(model: keras.Model, history: dict | None) -> bool:
+    """True when the model's weights and the history's losses are finite numbers."""
+    losses = [v for metric in ("loss", "val_loss") for v in (history or {}).get(metric, [])]
+    return bool(np.all(np.isfinite(losses))) and all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+def _load_cached(model: keras.Model, weights_file, history_file, key: str, initial: str) -> tuple[bool, dict | None]:
+    """Load a cache entry into ``model`` (which holds its initial weights, of fingerprint ``initial``):
+    ``(True, history)`` (history None when the cache lacks it), or ``(False, None)`` when it is absent,
+    cannot be read, belongs to another key or other initial weights (copied or renamed) or holds NaN (an
+    entry not to trust counts as absent)."""
     if not weights_file.is_file():
         return False, None
     try:
+        with h5py.File(weights_file, "r") as entry:
+            found = entry.attrs.get(ENTRY_KEY), entry.attrs.get(ENTRY_INITIAL)
         history = json.loads(history_file.read_text()) if history_file.is_file() else None
         model.load_weights(weights_file)
     except Exception as error:  # a truncated file, a foreign one, or one of another architecture
-        print(f"The cached {weights_file.name} cannot be read ({str(error).splitlines()[0][:120]}); "
-              "training again, and the new weights replace it.")
-        return False, None
-    return True, history
+        problem = f"cannot be read ({str(error).splitlines()[0][:120]})"
+    else:
+        problem = (None if found == (key, initial) and _finite(model, history)
+                   else "was saved without its key (an older version of the course)" if found[0] is None
+                   else f"belongs to another entry ({found[0]}, initial weights {found[1]}: copied or renamed?)"
+                   if found != (key, initial)
+                   else "holds NaN or infinite values (a training that diverged)")
+    if problem is None:
+        return True, history
+    print(f"The cached {weights_file.name} {problem}; training again, and the new weights replace it.")
+    return False, None
 
 
 def cnn_training_set(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:

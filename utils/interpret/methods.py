@@ -12,6 +12,7 @@ maps of a convolution: :func:`cam`, :func:`grad_cam`, :func:`grad_cam_plus_plus`
 from __future__ import annotations
 
 from collections.abc import Callable
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from utils.images import check_int
 from utils.interpret.plumbing import (
     DEFAULT_BATCH_SIZE,
     _baseline_image,
+    _baseline_value,
     _check_class,
     _check_image,
     _check_model,
@@ -54,6 +56,8 @@ def to_heatmap(attributions: np.ndarray, size: tuple[int, int] | None = None, *,
     attributions = np.asarray(attributions, dtype=np.float32)
     if attributions.ndim != 2:
         raise ValueError(f"attributions must be a 2-D map, got shape {attributions.shape}.")
+    if not np.all(np.isfinite(attributions)):
+        raise ValueError("attributions must be finite, got NaN or infinite values (a model whose scores are NaN?).")
     if not signed:
         attributions = np.maximum(attributions, 0)
     if size is not None and attributions.shape != tuple(size):
@@ -202,6 +206,7 @@ def occlusion(
     stride = check_int("stride", default_stride if stride is None else stride)
     _check_target(target)
     batch_size = check_int("batch_size", batch_size)
+    baseline = _baseline_value(baseline, image)
     positions = [(top, left) for top in _patch_starts(height, patch_size, stride)
                  for left in _patch_starts(width, patch_size, stride)]
 
@@ -214,12 +219,26 @@ def occlusion(
         return copies
 
     scores = _streamed_scores(model, len(positions) + 1, occluded, image.shape, target, batch_size)[:, class_index]
+    if _changed_nothing(scores, "occlusion"):
+        return np.zeros((height, width), np.float32)
     drops = scores[0] - scores[1:]
     total, coverage = np.zeros((height, width)), np.zeros((height, width))
     for (top, left), drop in zip(positions, drops):
         total[top:top + patch_size, left:left + patch_size] += drop
         coverage[top:top + patch_size, left:left + patch_size] += 1
     return to_heatmap(np.divide(total, coverage, out=np.zeros_like(total), where=coverage > 0), signed=signed)
+
+
+def _changed_nothing(scores: np.ndarray, method: str) -> bool:
+    """True, with a warning, when no perturbation changed the class score: the map is then all zero (no
+    evidence), not a picture of rounding noise stretched to full contrast."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if np.ptp(scores) > 1e-6 * max(1.0, float(np.abs(scores).max())):
+        return False
+    warnings.warn(f"{method}: hiding parts of the image never changed the class score (e.g. a constant image "
+                  "hidden with a baseline of the same value); the map is all zero: no evidence either way.",
+                  stacklevel=3)
+    return True
 
 
 def _patch_starts(length: int, patch_size: int, stride: int) -> list[int]:
@@ -403,6 +422,7 @@ def lime_explanation(
     _check_target(target)
     kernel_width = _check_positive("kernel_width", kernel_width)
     ridge_alpha = _check_positive("ridge_alpha", ridge_alpha, allow_zero=True)
+    baseline = _baseline_value(baseline, image)
     if segments is None:
         segments = superpixels(image, n_segments=n_segments)
     segments = np.asarray(segments)
@@ -428,6 +448,8 @@ def lime_explanation(
     batch_size = check_int("batch_size", batch_size)
     scores = _streamed_scores(model, len(masks), samples, image.shape, target, batch_size)[:, class_index]
     scores = scores.astype(np.float64)
+    if _changed_nothing(scores, "LIME"):
+        return LimeExplanation(segments, np.zeros(n_features), float(scores.mean()))
 
     n_on = masks.sum(axis=1)
     cosine = np.divide(n_on, np.sqrt(n_on * n_features), out=np.zeros_like(n_on), where=n_on > 0)

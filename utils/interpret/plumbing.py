@@ -83,18 +83,37 @@ def _check_target(target: str) -> str:
     return target
 
 
+def _image_scale(image: np.ndarray) -> tuple[float, float]:
+    """The scale of a checked image: [0, 1] (``to_model_input``), or [-1, 1] when it holds negative values
+    (InceptionV3's input)."""
+    return (0.0, 1.0) if image.min() >= 0 else (-1.0, 1.0)
+
+
+def _baseline_value(baseline: Any, image: np.ndarray) -> float:
+    """A baseline grey level, checked to lie on ``image``'s scale (a 0..255 level or NaN is refused)."""
+    low, high = _image_scale(image)
+    return check_number(f"baseline (a grey level on the image's scale, {low:g} to {high:g}; divide 0..255 levels "
+                        "by 255)", baseline, low, high)
+
+
 def _baseline_image(baseline: float | np.ndarray | None, image: np.ndarray) -> np.ndarray:
-    """A baseline the shape of ``image``: a constant (default 0, black) or an array like the image."""
+    """A baseline the shape of ``image``: a constant (default 0, black) or an array like the image, on the
+    image's scale."""
     if baseline is None:
         return np.zeros_like(image)
     if np.ndim(baseline) == 0:
-        return np.full_like(image, check_number("baseline", np.asarray(baseline).item()))
-    baseline = np.asarray(baseline, dtype=np.float32)
-    if baseline.shape != image.shape:
-        raise ValueError(f"baseline must be a number or an array of the image's shape {image.shape}, got {baseline.shape}.")
+        return np.full_like(image, _baseline_value(np.asarray(baseline).item(), image))
+    baseline = np.asarray(baseline)
+    if baseline.shape != image.shape or not np.issubdtype(baseline.dtype, np.number):
+        raise ValueError(f"baseline must be a number or an array of the image's shape {image.shape}, got "
+                         f"{baseline.dtype} {baseline.shape}.")
     if not np.all(np.isfinite(baseline)):
         raise ValueError("baseline must hold finite values, got NaN or infinite ones.")
-    return baseline
+    low, high = _image_scale(image)
+    if baseline.min() < low or baseline.max() > high:
+        raise ValueError(f"baseline must hold values on the image's scale, {low:g} to {high:g}, got values from "
+                         f"{baseline.min():.3g} to {baseline.max():.3g}; divide 0..255 levels by 255.")
+    return baseline.astype(np.float32)
 
 
 # --- The model's pre-softmax score, feature maps and compiled calls ----------------------------

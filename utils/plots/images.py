@@ -188,6 +188,18 @@ def plot_pixel_statistics(
     return fig
 
 
+def check_map_scale(name: str, maps: np.ndarray, low: float, high: float) -> None:
+    """Maps drawn on a fixed colour scale must lie on it: values outside would be drawn saturated."""
+    maps = np.asarray(maps, dtype=np.float64)
+    if not np.all(np.isfinite(maps)):
+        raise ValueError(f"{name} must hold finite values, got NaN or infinite ones.")
+    if maps.min() < low or maps.max() > high:
+        hint = (" Signed maps (signed=True) are drawn by plot_cascade; here, pass the heatmaps of signed=False."
+                if low == 0 and maps.min() < 0 else " Scale them with utils.interpret.to_heatmap.")
+        raise ValueError(f"{name} must hold values in [{low:g}, {high:g}], got values from {maps.min():.3g} to "
+                         f"{maps.max():.3g}.{hint}")
+
+
 def plot_heatmap_grid(
     images: np.ndarray,
     heatmaps: dict[str, np.ndarray],
@@ -217,6 +229,7 @@ def plot_heatmap_grid(
         if np.shape(maps) != images.shape[:3]:
             raise ValueError(f"heatmaps[{name!r}] must have shape {images.shape[:3]}, one (H, W) map per image, "
                              f"got {np.shape(maps)}.")
+        check_map_scale(f"heatmaps[{name!r}]", maps, 0, 1)
     if row_titles is not None and len(row_titles) != len(images):
         raise ValueError(f"row_titles must have one entry per image ({len(images)}), got {len(row_titles)}.")
     ncols = 1 + len(heatmaps)

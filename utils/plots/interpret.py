@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from utils.plots.images import check_map_scale
 from utils.plots.style import fit_width
 
 
@@ -37,6 +38,7 @@ def plot_cascade(
     for name, stack in maps.items():
         if np.ndim(stack) != 3 or len(stack) != 1 + len(stage_names):
             raise ValueError(f"maps[{name!r}] must have shape (1 + {len(stage_names)} stages, H, W), got {np.shape(stack)}.")
+        check_map_scale(f"maps[{name!r}]", stack, -1, 1)
     ncols = 2 + len(stage_names)
     fig, axes = plt.subplots(len(maps), ncols, figsize=fit_width((size * ncols + 1.6, size * len(maps))),
                              squeeze=False,
