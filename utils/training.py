@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+from sklearn.model_selection import train_test_split
 
 from utils.config import atomic_write, by_mode, cache_path
 from utils.data import Dataset, stratified_subset
 from utils.images import check_int, check_labels, check_number
 from utils.models import SEED, build_gap_cnn, build_mnist_cnn, to_model_input
+from utils.streaming import EpochEstimate, ImageBatches, TimeBudget, hash_into, is_streamed
 
 CNN_VARIANTS = ("features", "gap")
 
@@ -94,9 +96,7 @@ def _fingerprint(model: keras.Model, arrays: list[np.ndarray], settings: dict) -
     digest = hashlib.sha256(_architecture(model).encode())
     digest.update(weights_fingerprint(model).encode())
     for array in arrays:
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype}{array.shape}".encode())
-        digest.update(array.tobytes())
+        hash_into(digest, array)  # a chunk at a time: a memory-mapped folder is never read whole
     digest.update(json.dumps(settings, sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
@@ -130,6 +130,7 @@ def train_or_load(
     name: str | None = None,
     seed: int = SEED,
     verbose: int = 2,
+    time_budget: TimeBudget | None = None,
 ) -> tuple[keras.Model, dict | None]:
     """Train a classifier with early stopping, or load its weights if it was trained before.
 
@@ -143,11 +144,16 @@ def train_or_load(
     Args:
         build_fn: called without arguments; returns an uncompiled Keras model whose output is
             softmax probabilities (e.g. ``build_mnist_cnn`` or ``functools.partial(...)``).
-        x_train: model inputs, e.g. from :func:`to_model_input`.
+        x_train: model inputs: uint8 images (in memory or memory-mapped, e.g. a folder's split), turned
+            into float32 in [0, 1] a batch at a time (:class:`~utils.streaming.ImageBatches`; small ones,
+            below ``streaming.IN_MEMORY_BYTES`` as floats, at once), or floats (e.g. from
+            :func:`to_model_input`, or features), used as they are.
         y_train: integer class labels, shape (N,).
         epochs: the most epochs to train; training stops earlier when the validation loss has
-            not improved for ``patience`` epochs, and the best weights are kept.
-        validation_split: the fraction of the training data (its end) held out for validation.
+            not improved for ``patience`` epochs, and the best weights are kept. The time of the first
+            epoch gives an estimate of the whole, printed.
+        validation_split: the fraction of the training data held out for validation, drawn by index,
+            stratified by class and shuffled (``seed``).
         validation_data: ``(x_val, y_val)``, a separate validation set (e.g. an official split);
             when given, it is used instead of ``validation_split`` and all of ``x_train`` trains.
         class_weight: Keras' ``class_weight``, e.g. from ``utils.evaluation.class_weights``: how much
@@ -156,6 +162,8 @@ def train_or_load(
             not improved for that many epochs (Keras' ``ReduceLROnPlateau``): smaller steps let the
             weights settle into a minimum instead of jumping around it.
         name: the name of the cache files (default: the model's name).
+        time_budget: training stops after the epoch that would end past its deadline (the weights
+            are then not cached, so a run with more time trains in full).
 
     Returns:
         The compiled model and its training history (per-epoch ``loss``, ``accuracy``,
@@ -216,20 +224,23 @@ def train_or_load(
     stop_early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                restore_best_weights=True)
     clock = _EpochClock()
-    callbacks = [stop_early, clock]
+    estimate = EpochEstimate(epochs, time_budget.deadline if time_budget is not None else None)
+    callbacks = [stop_early, clock, estimate]
     if reduce_lr_patience is not None:
         callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                                               patience=reduce_lr_patience))
-    validation = ({"validation_data": tuple(data[2:])} if validation_data is not None
-                  else {"validation_split": validation_split})
-    fit = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, class_weight=class_weight,
-                    callbacks=callbacks, verbose=verbose, **validation)
+    fit = model.fit(**_feed(data, validation_split, batch_size, seed), epochs=epochs, class_weight=class_weight,
+                    callbacks=callbacks, verbose=verbose)
     history = {metric: [float(v) for v in values] for metric, values in fit.history.items()}
     history["epoch_seconds"] = clock.seconds
     seconds = sum(clock.seconds)
     best_epoch = int(np.argmin(history["val_loss"])) + 1
     # History first, weights last: a complete cache entry is one whose weights file exists. Each file
     # is written whole or not at all, so a crash or a second kernel never leaves a damaged entry.
+    if estimate.stopped_at is not None:
+        print(f"Trained {model.name} for {estimate.stopped_at} of {epochs} epochs (time budget) in {seconds:.0f} s; "
+              "not cached.")
+        return model, history
     with atomic_write(history_file) as temporary:
         temporary.write_text(json.dumps(history))
     with atomic_write(weights_file) as temporary:
@@ -239,12 +250,40 @@ def train_or_load(
     return model, history
 
 
+def _feed(data: list[np.ndarray], validation_split: float, batch_size: int, seed: int) -> dict:
+    """``model.fit``'s data arguments: ``data`` is ``[x, y]`` or ``[x, y, x_val, y_val]``. Without a
+    validation set, ``validation_split`` of the rows is held out, stratified by class (when every class
+    has two rows) and shuffled. uint8 images go as :class:`ImageBatches` (float batches read when needed:
+    the training ones shuffled every epoch from ``seed``), or, when small, as one float array."""
+    x, y = data[:2]
+    if len(data) == 4:
+        x_val, y_val, rows, val_rows = data[2], data[3], np.arange(len(y)), np.arange(len(data[3]))
+    else:
+        stratify = y if np.bincount(y).min(initial=len(y)) >= 2 and len(np.unique(y)) > 1 else None
+        try:
+            rows, val_rows = train_test_split(np.arange(len(y)), test_size=validation_split, stratify=stratify,
+                                              shuffle=True, random_state=seed)
+        except ValueError:  # fewer validation rows than classes: not stratified
+            rows, val_rows = train_test_split(np.arange(len(y)), test_size=validation_split, shuffle=True,
+                                              random_state=seed)
+        x_val, y_val = x, y
+    if is_streamed(x) or is_streamed(x_val):
+        return dict(x=ImageBatches(x, y, batch_size=batch_size, indices=rows, shuffle=True, seed=seed),
+                    validation_data=ImageBatches(x_val, y_val, batch_size=batch_size, indices=val_rows),
+                    shuffle=False)
+    as_input = to_model_input if x.dtype == np.uint8 else (lambda array: array)
+    if len(data) == 4:
+        return dict(x=as_input(x), y=y, batch_size=batch_size, validation_data=(as_input(x_val), y_val))
+    return dict(x=as_input(x[rows]), y=y[rows], batch_size=batch_size,
+                validation_data=(as_input(x[val_rows]), y[val_rows]))
+
+
 def _check_x(x: np.ndarray, name: str) -> np.ndarray:
-    """Model inputs: a non-empty array of finite numbers (N, ...)."""
-    x = np.asarray(x)
+    """Model inputs: a non-empty array of finite numbers (N, ...); a memory-mapped array stays one."""
+    x = x if isinstance(x, np.ndarray) else np.asarray(x)
     if x.ndim < 2 or len(x) == 0 or not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
         raise ValueError(f"{name} must be a non-empty array of numbers (N, ...), got shape {x.shape}, dtype {x.dtype}.")
-    if not np.all(np.isfinite(x)):
+    if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
         raise ValueError(f"{name} must hold finite numbers, got NaN or infinite values.")
     return x
 
