@@ -185,7 +185,9 @@ def _decode(path: Path, image_size: int, colour: str | None, fit: str):
     when it cannot be read. With ``colour=None`` the square keeps the file's own colour (grey or rgb)."""
     try:
         pixels = _read_pixels(path)
-    except (OSError, ValueError, UnidentifiedImageError, SyntaxError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError as error:
+        return None, None, f"decompression bomb guard: {_error_text(error).split(', could')[0]}"
+    except (OSError, ValueError, UnidentifiedImageError, SyntaxError) as error:
         return None, None, _error_text(error)
     square = fit_to_square(pixels if colour is None else _to_colour(pixels, colour), image_size, fit)
     return square, pixels.shape[:2], None
