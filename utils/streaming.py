@@ -4,8 +4,8 @@ A folder of images is decoded once into a uint8 file in the cache (:mod:`utils.f
 set then holds memory-mapped arrays (``np.memmap``), which behave like arrays but read only the rows
 used. Training, feature extraction and prediction take them batch by batch: :class:`ImageBatches`
 turns each batch into float32 in [0, 1] (the course's image rule) when it is needed, so no float copy
-of the whole set is ever made. Small in-memory arrays (the MNIST notebooks) go the same way or, below
-:data:`IN_MEMORY_BYTES`, through Keras as whole arrays, as before.
+of the whole set is ever made. Small sets (below :data:`IN_MEMORY_BYTES` as floats: the MNIST
+notebooks, the 28-pixel demo folders), in memory or not, go to Keras as one float array, as before.
 
 Also here: writing such a file whole or not at all (:func:`write_rows`), hashing an array a chunk at
 a time (:func:`hash_into`), and the time a long step will take (:class:`StepClock`).
@@ -25,7 +25,7 @@ import numpy as np
 from utils.config import atomic_write, settings
 from utils.images import as_float_images, check_int
 
-IN_MEMORY_BYTES = 512 * 2**20  # uint8 images whose float32 copy is smaller go to Keras as one array
+IN_MEMORY_BYTES = 32 * 2**20  # uint8 images whose float32 copy is smaller go to Keras as one array
 CHUNK_BYTES = 64 * 2**20  # rows read at a time when hashing or copying a memory-mapped array
 
 
@@ -35,8 +35,13 @@ def float_bytes(images: np.ndarray) -> int:
 
 
 def is_streamed(images: np.ndarray) -> bool:
-    """True for images read batch by batch: uint8 arrays on disk, or too large for one float copy."""
-    return images.dtype == np.uint8 and (isinstance(images, np.memmap) or float_bytes(images) > IN_MEMORY_BYTES)
+    """True for images read batch by batch: uint8 arrays whose float copy would exceed :data:`IN_MEMORY_BYTES`."""
+    return images.dtype == np.uint8 and float_bytes(images) > IN_MEMORY_BYTES
+
+
+def with_channel_axis(images: np.ndarray) -> np.ndarray:
+    """(N, H, W) grey images as (N, H, W, 1), a view (a memory-mapped array stays on disk); (N, H, W, C) as they are."""
+    return images[..., np.newaxis] if images.ndim == 3 else images
 
 
 def _chunk_rows(array: np.ndarray) -> int:

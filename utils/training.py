@@ -259,23 +259,24 @@ def _feed(data: list[np.ndarray], validation_split: float, batch_size: int, seed
     if len(data) == 4:
         x_val, y_val, rows, val_rows = data[2], data[3], np.arange(len(y)), np.arange(len(data[3]))
     else:
-        stratify = y if np.bincount(y).min(initial=len(y)) >= 2 and len(np.unique(y)) > 1 else None
         try:
-            rows, val_rows = train_test_split(np.arange(len(y)), test_size=validation_split, stratify=stratify,
+            rows, val_rows = train_test_split(np.arange(len(y)), test_size=validation_split, stratify=y,
                                               shuffle=True, random_state=seed)
-        except ValueError:  # fewer validation rows than classes: not stratified
+        except ValueError:  # a class of one row, or fewer validation rows than classes: not stratified
             rows, val_rows = train_test_split(np.arange(len(y)), test_size=validation_split, shuffle=True,
                                               random_state=seed)
         x_val, y_val = x, y
-    if is_streamed(x) or is_streamed(x_val):
-        return dict(x=ImageBatches(x, y, batch_size=batch_size, indices=rows, shuffle=True, seed=seed),
-                    validation_data=ImageBatches(x_val, y_val, batch_size=batch_size, indices=val_rows),
-                    shuffle=False)
-    as_input = to_model_input if x.dtype == np.uint8 else (lambda array: array)
-    if len(data) == 4:
-        return dict(x=as_input(x), y=y, batch_size=batch_size, validation_data=(as_input(x_val), y_val))
-    return dict(x=as_input(x[rows]), y=y[rows], batch_size=batch_size,
-                validation_data=(as_input(x[val_rows]), y[val_rows]))
+
+    def feed(images, labels, indices, shuffle):
+        if is_streamed(images):
+            return ImageBatches(images, labels, batch_size=batch_size, indices=indices, shuffle=shuffle, seed=seed)
+        chosen = images if len(indices) == len(images) else images[indices]
+        return to_model_input(chosen) if images.dtype == np.uint8 else chosen, labels[indices]
+
+    train, validation = feed(x, y, rows, True), feed(x_val, y_val, val_rows, False)
+    if isinstance(train, ImageBatches):
+        return dict(x=train, validation_data=validation, shuffle=False)
+    return dict(x=train[0], y=train[1], batch_size=batch_size, validation_data=validation)
 
 
 def _check_x(x: np.ndarray, name: str) -> np.ndarray:

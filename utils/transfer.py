@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ INCEPTION_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applic
                          + INCEPTION_WEIGHTS_FILE)
 INCEPTION_WEIGHTS_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"
 INCEPTION_MIN_SIZE = 75  # the smallest input InceptionV3 accepts
+INCEPTION_NATIVE_SIZE = 299  # the size of its ImageNet training images
 INCEPTION_TOP_BLOCKS = "mixed8"  # fine-tuning unfreezes the layers after it: blocks mixed9 and mixed10
 WEIGHTS = ("imagenet", "random")
 
@@ -122,6 +124,29 @@ def build_inception_backbone(
             return backbone, "imagenet"
     print(_random_weights_notice(how))
     return backbone, "random"
+
+
+def inception_size(image_size: int) -> int:
+    """The input size InceptionV3 gets for images of ``image_size`` pixels: its smallest, 75, for
+    thumbnails of at most 75 pixels (upsampling them further adds no detail, only time), else its own
+    299 (the size its ImageNet weights learnt at; read the folder at that size, not upsampled)."""
+    check_int("image_size (pixels)", image_size, 1)
+    return INCEPTION_MIN_SIZE if image_size <= INCEPTION_MIN_SIZE else INCEPTION_NATIVE_SIZE
+
+
+def compute_setup() -> tf.distribute.Strategy:
+    """Where the networks run, printed in one line: with one or more GPUs, mixed precision (float16
+    arithmetic, float32 weights) and ``tf.distribute.MirroredStrategy`` over all of them (build and
+    train models inside ``strategy.scope()``); without, the CPU in float32 (the default strategy)."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        print(f"Running on the CPU ({os.cpu_count()} cores), float32: no GPU found.")
+        return tf.distribute.get_strategy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    strategy = tf.distribute.MirroredStrategy()
+    print(f"Running on {len(gpus)} GPU(s) ({', '.join(g.name for g in gpus)}), mixed precision float16, "
+          f"tf.distribute.MirroredStrategy over {strategy.num_replicas_in_sync} replica(s).")
+    return strategy
 
 
 def _check_size(size: int) -> None:
