@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,3 +196,14 @@ def test_the_time_budget_says_what_it_skipped(course_env, capsys):
     course_env.setenv("COURSE_TIME_BUDGET", "soon")
     with pytest.raises(ValueError, match="COURSE_TIME_BUDGET must be a positive number of minutes"):
         settings()
+
+
+def test_at_image_size_reads_the_same_files_in_the_same_splits_again(course_env, folder):
+    small = folders.split_dataset(folders.load_image_folder(folder, image_size=16), seed=1)
+    large = folders.at_image_size(small, 32)
+    assert large.x_train.shape[1:] == (32, 32) and large.files == small.files
+    for split in ("train", "val", "test"):
+        np.testing.assert_array_equal(getattr(large, f"y_{split}"), getattr(small, f"y_{split}"))
+    direct = folders.read_image_files([Path(f) for f in small.files["test"]], image_size=32,
+                                      colour="grey", fit="pad")[0]
+    np.testing.assert_array_equal(large.x_test, direct)

@@ -485,6 +485,24 @@ def split_dataset(dataset: Dataset, *, val_fraction: float = 0.15, test_fraction
     )
 
 
+def at_image_size(dataset: Dataset, image_size: int) -> Dataset:
+    """The same files in the same splits and order as ``dataset`` (read by :func:`load_image_folder`,
+    split or not), read again at ``image_size`` by the same colour and fit, decoded once into the cache:
+    e.g. InceptionV3's own 299 pixels next to a small CNN's 64, with no image upsampled."""
+    if not isinstance(dataset, Dataset) or dataset.files is None or dataset.fit is None:
+        raise TypeError(f"dataset must be a Dataset read by load_image_folder (with its files), "
+                        f"got {type(dataset).__name__}.")
+    check_int("image_size (pixels)", image_size, 8)
+    files = [Path(f) for split in SPLITS for f in dataset.files[split]]
+    images, kept, _, unreadable = _decoded(files, image_size, dataset.colour, dataset.fit, dataset.name, True)
+    if unreadable:
+        raise ValueError(f"{len(unreadable)} file(s) of {dataset.name} can no longer be read (changed since it was "
+                         f"loaded?): {'; '.join(f'{p} ({r})' for p, r in unreadable[:3])}.")
+    train_end, val_end = np.cumsum([len(dataset.files["train"]), len(dataset.files["val"])])
+    return replace(dataset, x_train=images[:train_end], x_val=images[train_end:val_end], x_test=images[val_end:],
+                   source=dataset.source + f"; read again at {image_size}x{image_size}")
+
+
 def export_image_folder(dataset: Dataset, path: str | Path) -> Path:
     """Write ``dataset`` as PNG files in the split layout: ``path/<split>/<class name>/<index>.png``.
 
