@@ -136,8 +136,7 @@ class ImageBatches(keras.utils.PyDataset):
         order = np.argsort(chosen, kind="stable")
         read = np.empty((len(chosen),) + self.images.shape[1:], self.images.dtype)
         read[order] = self.images[chosen[order]]  # forwards through the file
-        batch = as_float_images(read)
-        batch = batch[..., np.newaxis] if batch.ndim == 3 else batch
+        batch = model_input(read)
         return batch if self.labels is None else (batch, np.asarray(self.labels)[chosen])
 
     def on_epoch_end(self) -> None:
@@ -151,9 +150,18 @@ def float_batches(images: np.ndarray, batch_size: int = 128) -> Iterator[np.ndar
     return (batches[i] for i in range(len(batches)))
 
 
-def predict(model: keras.Model, images: np.ndarray, *, batch_size: int = 128) -> np.ndarray:
-    """``model``'s output for uint8 images (e.g. a folder's memory-mapped split) read batch by batch."""
-    return np.concatenate([np.asarray(model.predict_on_batch(batch)) for batch in float_batches(images, batch_size)])
+def model_input(images: np.ndarray) -> np.ndarray:
+    """Images as float32 (N, H, W, C) in [0, 1] (the rule of ``models.to_model_input``, for one batch)."""
+    batch = as_float_images(images)
+    return batch[..., np.newaxis] if batch.ndim == 3 else batch
+
+
+def predict(model: keras.Model, images: np.ndarray, *, batch_size: int = 32) -> np.ndarray:
+    """``model``'s output for images (uint8, e.g. a folder's memory-mapped split, or floats in [0, 1]):
+    read batch by batch when they are streamed (:func:`is_streamed`), else as one float array."""
+    if is_streamed(images):
+        return model.predict(ImageBatches(images, batch_size=batch_size), verbose=0)
+    return model.predict(model_input(images), batch_size=batch_size, verbose=0)
 
 
 class StepClock:
