@@ -207,3 +207,15 @@ def test_at_image_size_reads_the_same_files_in_the_same_splits_again(course_env,
     direct = folders.read_image_files([Path(f) for f in small.files["test"]], image_size=32,
                                       colour="grey", fit="pad")[0]
     np.testing.assert_array_equal(large.x_test, direct)
+
+
+def test_a_time_budget_stops_training_and_the_cut_model_is_not_cached(course_env, folder, capsys):
+    dataset = folders.load_image_folder(folder, image_size=16, cache=False)
+    budget = streaming.TimeBudget(minutes=1e-6)  # already over
+    model, history = training.train_or_load(_build, dataset.x_train, dataset.y_train, epochs=5, batch_size=8,
+                                            verbose=0, time_budget=budget)
+    out = capsys.readouterr().out
+    assert len(history["loss"]) == 1 and "stopped after epoch 1 of 5" in out and "not cached" in out
+    assert budget.skipped and "epochs 2-5" in budget.summary()
+    training.train_or_load(_build, dataset.x_train, dataset.y_train, epochs=5, batch_size=8, verbose=0)
+    assert "Loaded" not in capsys.readouterr().out  # trained in full, not served the cut model

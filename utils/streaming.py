@@ -188,12 +188,12 @@ def format_seconds(seconds: float) -> str:
 
 class EpochEstimate(keras.callbacks.Callback):
     """Prints, after the first epoch, how long training takes at most (all epochs; early stopping may
-    end it sooner), and stops training when the time budget (``COURSE_TIME_BUDGET``) given as a
-    deadline (``time.monotonic()`` seconds) is reached, saying so."""
+    end it sooner), and stops training after the epoch that would end past ``time_budget``'s deadline
+    (:class:`TimeBudget`), recording the epochs it skipped."""
 
-    def __init__(self, epochs: int, deadline: float | None = None):
+    def __init__(self, epochs: int, time_budget: TimeBudget | None = None):
         super().__init__()
-        self.epochs, self.deadline, self.stopped_at = epochs, deadline, None
+        self.epochs, self.budget, self.stopped_at = epochs, time_budget, None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
@@ -203,16 +203,19 @@ class EpochEstimate(keras.callbacks.Callback):
         if epoch == 0 and self.epochs > 1:
             print(f"epoch 1 took {seconds:.0f} s: at most {self.epochs} epochs take up to "
                   f"{format_seconds(seconds * self.epochs)} (early stopping may end sooner).")
-        if self.deadline is not None and time.monotonic() + seconds > self.deadline and epoch + 1 < self.epochs:
+        if self.budget is not None and epoch + 1 < self.epochs and self.budget.remaining() < seconds:
             self.stopped_at = epoch + 1
             self.model.stop_training = True
-            print(f"Time budget (COURSE_TIME_BUDGET): stopped after epoch {epoch + 1} of {self.epochs}.")
+            self.budget.skipped.append(f"epochs {epoch + 2}-{self.epochs} of {self.model.name}")
+            print(f"Time budget (COURSE_TIME_BUDGET): {self.model.name} stopped after epoch {epoch + 1} of "
+                  f"{self.epochs}.")
 
 
 class TimeBudget:
     """The time a notebook may take, from ``COURSE_TIME_BUDGET`` (minutes; unset: no limit), started when
     it is created: ``budget.allows(step, seconds)`` says whether a step of that estimated length still
-    fits (and records what it skipped), ``budget.deadline`` caps training (:class:`EpochEstimate`)."""
+    fits (and records what it skipped); ``train_or_load(..., time_budget=budget)`` stops training at its
+    deadline (:class:`EpochEstimate`)."""
 
     def __init__(self, minutes: float | None = None):
         minutes = settings().time_budget if minutes is None else minutes

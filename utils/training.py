@@ -224,7 +224,7 @@ def train_or_load(
     stop_early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                restore_best_weights=True)
     clock = _EpochClock()
-    estimate = EpochEstimate(epochs, time_budget.deadline if time_budget is not None else None)
+    estimate = EpochEstimate(epochs, time_budget)
     callbacks = [stop_early, clock, estimate]
     if reduce_lr_patience is not None:
         callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
