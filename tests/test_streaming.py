@@ -219,3 +219,13 @@ def test_a_time_budget_stops_training_and_the_cut_model_is_not_cached(course_env
     assert budget.skipped and "epochs 2-5" in budget.summary()
     training.train_or_load(_build, dataset.x_train, dataset.y_train, epochs=5, batch_size=8, verbose=0)
     assert "Loaded" not in capsys.readouterr().out  # trained in full, not served the cut model
+
+
+def test_features_from_the_memory_mapped_cache_equal_those_of_the_float_images(course_env, folder):
+    from utils.transfer import build_inception_backbone, extract_features
+
+    dataset = folders.load_image_folder(folder, image_size=16)
+    backbone, _ = build_inception_backbone(75, weights="random")
+    streamed = extract_features(backbone, streaming.with_channel_axis(dataset.x_train), batch_size=8, cache_key=None)
+    held = extract_features(backbone, to_model_input(np.array(dataset.x_train)), batch_size=8, cache_key=None)
+    np.testing.assert_allclose(streamed, held, rtol=1e-5, atol=1e-6)

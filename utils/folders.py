@@ -22,7 +22,16 @@ The rules :func:`load_image_folder` applies to every file:
   interpolation with antialiasing), then ``fit="pad"`` pads the short side with black, centred, or
   ``fit="crop"`` fills the square and cuts the long side, centred. Square images are only resized.
 
-A file that cannot be read is skipped; all such files are listed in one warning at the end.
+- **Which files**: every file with one of those extensions under a class folder, sub-folders included
+  (they belong to the class); **EXIF orientation** is applied, so a phone photo stands as it was taken.
+  Files not read are skipped and counted in one warning with their reason: unreadable (damaged, an
+  animation or a multi-frame stack, a header claiming more pixels than Pillow's decompression-bomb
+  guard allows), an unsupported type (e.g. ``.gif``, ``.txt``), a dangling symlink, a hidden file or folder
+  (``.DS_Store``), a symlinked folder (not followed: it could loop).
+- **Decoded once**: the files are decoded in parallel into a uint8 file in ``COURSE_CACHE_DIR/decoded/``,
+  keyed by the file list, their sizes and modification times, the size, colour and fit arguments and
+  the version of these rules (:data:`DECODE_RULES`), and written whole or not at all; the data set holds
+  it memory-mapped (:mod:`utils.streaming`), and a second load takes seconds.
 
 **The positive class** (the finding, e.g. ``malignant``) is the class folder that ``positive_class`` or,
 by default, ``COURSE_POSITIVE_CLASS`` names; unset, the one that the folder's ``dataset.json`` names
