@@ -249,7 +249,10 @@ def _report(results: dict, args, load: tuple[float, float, float]) -> str:
         "read so far (file pages the kernel may drop). The epoch trains the course CNN (128 x 128 x 1, batch 32) "
         "on every training image, read batch by batch from the memory-mapped cache (90 % train, 10 % validation). "
         f"Feature extraction runs InceptionV3 (random weights) at 299 px on the first {args.extract} images of "
-        "the memory-mapped cache, batch 32; the full pass is estimated from its rate.",
+        "the memory-mapped cache, batch 32; the full pass is estimated from its rate. The second run is the "
+        "`load_image_folder` call itself (every file's size and time read, the cache found and mapped); a new "
+        "Python process also spends about 5 s importing TensorFlow. A process that only loads the cache "
+        "already holds about 300 MB of its own (Python, TensorFlow) and 690 MB resident.",
         "",
         "| images N | decode at 128 px (rate) | cache at 128 px | second run (cache reused) | training epoch at 128 px "
         "| peak memory, training (own / RSS) | decode at 299 px, cache | InceptionV3 features at 299 px, per image "

@@ -281,6 +281,19 @@ def extract_features(
     return features
 
 
+def seconds_per_image(backbone: keras.Model, images: np.ndarray, *, n_images: int = 32) -> float:
+    """How long ``backbone`` takes per image, measured on the first ``n_images`` of ``images`` (after one
+    warm-up call): what :func:`extract_features` will take, before starting it."""
+    check_int("n_images", n_images)
+    sample = images[:n_images]
+    pipeline = to_inception_input(sample, backbone.input_shape[1] or INCEPTION_MIN_SIZE, batch_size=len(sample))
+    batch = next(iter(pipeline))
+    backbone.predict_on_batch(batch)  # the first call also compiles
+    start = time.perf_counter()
+    backbone.predict_on_batch(batch)
+    return (time.perf_counter() - start) / len(sample)
+
+
 def _read_features(cache_file: Path, shape: tuple[int, int]) -> np.ndarray | None:
     """The cached features, or None when the file is absent or unreadable (then they are computed again)."""
     if not cache_file.is_file():
