@@ -72,6 +72,7 @@ COLOURS = ("grey", "rgb")
 PROGRESS_MIN_FILES = 200  # folders with more files than this show a progress bar
 DESCRIPTION_FILE = "dataset.json"  # what export_image_folder says of the data set: positive class, ordinal
 WALK_REASONS = ("hidden", "unsupported type", "dangling symlink", "symlinked folder")  # skipped unread
+DECODE_CHUNK = 256  # files decoded in parallel before their rows are written
 DECODE_RULES = 2  # the version of the reading rules, part of the decoded cache's key: raise it when they change
 
 
@@ -215,7 +216,9 @@ def _decode_all(files: list[Path], image_size: int, colour: str | None, fit: str
     progress = keras.utils.Progbar(len(files), unit_name="image") if show else None
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        decoded = pool.map(lambda path: _decode(path, image_size, colour, fit), files)
+        decoded = (result for start_of_chunk in range(0, len(files), DECODE_CHUNK)  # a chunk at a time: bounded memory
+                   for result in pool.map(lambda path: _decode(path, image_size, colour, fit),
+                                          files[start_of_chunk:start_of_chunk + DECODE_CHUNK]))
         for i, (square, size, reason) in enumerate(decoded):
             if reason is not None:
                 unreadable.append((files[i], reason))
