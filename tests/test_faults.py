@@ -428,6 +428,144 @@ def test_two_processes_training_the_same_model_end_with_one_valid_entry(course_e
     assert "Loaded the trained tiny" in capsys.readouterr().out and len(history["loss"]) == 2
 
 
+# --- Folder walk: every file is read, or counted and named in one warning ----------------------
+
+def _png(path, pixels):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+
+
+def _walk_folder(tmp_path):
+    """Two classes of 3 grey PNGs each, one of them in a sub-folder of its class."""
+    root = tmp_path / "walk"
+    for name, level in (("a", 40), ("b", 200)):
+        for k in range(3):
+            _png(root / name / ("nested" if k == 2 else "") / f"{k}.png", np.full((12, 16), level, np.uint8))
+    return root
+
+
+def _bomb_png(path):
+    """A PNG whose header claims 20,000 x 20,000 pixels (Pillow's decompression-bomb guard)."""
+    import struct
+    import zlib
+
+    header = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
+    chunk = lambda kind, data: (struct.pack(">I", len(data)) + kind + data  # noqa: E731
+                                + struct.pack(">I", zlib.crc32(kind + data)))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+
+
+def test_images_in_sub_folders_of_a_class_folder_are_read(course_env, tmp_path):
+    from utils import folders
+
+    dataset = folders.load_image_folder(_walk_folder(tmp_path), image_size=8)
+    assert len(dataset.y_train) == 6 and np.bincount(dataset.y_train).tolist() == [3, 3]
+    assert any("/nested/" in f for f in dataset.files["train"])
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda p: (p / "a" / "gone.png").symlink_to(p / "nowhere.png"), "1 dangling symlink"),
+    (lambda p: (p / "a" / "notes.txt").write_text("x"), "1 unsupported type"),
+    (lambda p: (p / "a" / ".DS_Store").write_bytes(b"\0"), "1 hidden"),
+    (lambda p: (p / "b" / "old").symlink_to(p / "a", target_is_directory=True), "1 symlinked folder"),
+])
+def test_files_the_walk_does_not_read_are_counted_and_named(course_env, tmp_path, make, reason):
+    from utils import folders
+
+    root = _walk_folder(tmp_path)
+    make(root)
+    with pytest.warns(UserWarning, match=rf"read 6 images; skipped 1 file\(s\): {reason}"):
+        dataset = folders.load_image_folder(root, image_size=8)
+    assert len(dataset.y_train) == 6
+
+
+def test_an_animated_gif_is_listed_as_an_unsupported_type(course_env, tmp_path):
+    from PIL import Image
+
+    from utils import folders
+
+    root = _walk_folder(tmp_path)
+    frames = [Image.fromarray(np.full((8, 8), v, np.uint8)) for v in (0, 255)]
+    frames[0].save(root / "a" / "moving.gif", save_all=True, append_images=frames[1:])
+    with pytest.warns(UserWarning, match=r"1 unsupported type: .*moving\.gif"):
+        folders.load_image_folder(root, image_size=8)
+
+
+def test_a_multi_frame_tiff_is_listed_as_unreadable_not_cut_to_its_first_frame(course_env, tmp_path):
+    from PIL import Image
+
+    from utils import folders
+
+    root = _walk_folder(tmp_path)
+    frames = [Image.fromarray(np.full((8, 8), v, np.uint8)) for v in (0, 255)]
+    frames[0].save(root / "a" / "stack.tif", save_all=True, append_images=frames[1:])
+    with pytest.warns(UserWarning, match=r"1 file\(s\) could not be read: .*stack\.tif \(2 frames"):
+        dataset = folders.load_image_folder(root, image_size=8)
+    assert len(dataset.y_train) == 6
+
+
+def test_a_decompression_bomb_header_is_listed_as_unreadable_instead_of_aborting(course_env, tmp_path):
+    from utils import folders
+
+    root = _walk_folder(tmp_path)
+    _bomb_png(root / "b" / "huge.png")
+    with pytest.warns(UserWarning, match=r"1 file\(s\) could not be read: .*huge\.png \(.*decompression bomb"):
+        dataset = folders.load_image_folder(root, image_size=8)
+    assert len(dataset.y_train) == 6 and "1 unreadable skipped" in dataset.source
+
+
+def test_a_class_whose_only_file_is_a_bomb_is_named_with_the_reason(course_env, tmp_path):
+    from utils import folders
+
+    root = _walk_folder(tmp_path)
+    (root / "c").mkdir()
+    _bomb_png(root / "c" / "huge.png")
+    with pytest.raises(ValueError, match=r"no readable image in the class folder\(s\) c .*decompression bomb"):
+        folders.load_image_folder(root, image_size=8)
+
+
+def test_exif_orientation_is_applied(course_env, tmp_path):
+    from PIL import Image
+
+    from utils import folders
+
+    root = _walk_folder(tmp_path)
+    pixels = np.zeros((10, 30, 3), np.uint8)
+    pixels[:, :10] = (255, 0, 0)  # red on the left as stored; a phone held upright rotates it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
+    Image.fromarray(pixels).save(root / "a" / "phone.jpg", exif=exif, quality=100)
+    dataset = folders.load_image_folder(root, image_size=30, colour="rgb")
+    phone = dataset.x_train[dataset.files["train"].index(str(root / "a" / "phone.jpg"))]
+    assert (30, 10) in dataset.sizes_found  # standing: 30 high, 10 wide
+    assert phone[:10, 10:20, 0].mean() > 200 and phone[-10:, 10:20, 0].mean() < 50  # red now on top
+
+
+def test_many_skipped_files_are_one_warning_with_counts(course_env, tmp_path):
+    from utils import folders
+
+    root = _walk_folder(tmp_path)
+    for k in range(8):
+        (root / "a" / f"broken{k}.png").write_bytes(b"not a png")
+    (root / "b" / "notes.txt").write_text("x")
+    with pytest.warns(UserWarning) as caught:
+        folders.load_image_folder(root, image_size=8)
+    messages = [str(w.message) for w in caught if "skipped" in str(w.message)]
+    assert len(messages) == 1
+    assert "skipped 9 file(s): " in messages[0] and "8 file(s) could not be read" in messages[0]
+    assert "and 3 more" in messages[0] and "1 unsupported type" in messages[0]
+
+
+def test_predict_folder_and_load_image_folder_walk_alike(tmp_path):
+    from utils import folders
+
+    root = _walk_folder(tmp_path)
+    files, skipped = folders.walk_images(root)
+    assert len(files) == 6 and not skipped
+
+
 # --- 4. Settings ---------------------------------------------------------------------------------
 
 def test_a_cache_dir_that_cannot_be_created_is_named_by_the_settings(course_env, tmp_path):

@@ -10,6 +10,8 @@ COURSE_DATASET     ``mnist`` (default), ``fashion_mnist`` or another key of ``ut
                    that has sources: the data set notebooks use (``utils.data`` checks the name).
 COURSE_CACHE_DIR   Where downloads, features and trained models are cached
                    (default: ``data/cache`` in the course folder, ignored by git).
+COURSE_TIME_BUDGET Minutes a notebook may take (notebook 07): long steps that would not fit are
+                   cut (fewer epochs) or skipped, and the notebook says which. Unset: no limit.
 =================  =====================================================================
 
 ``COURSE_IMAGE_FOLDER`` gives notebook 07 its images: a folder, or the name of a MedMNIST data set
@@ -54,6 +56,8 @@ class Settings:
     cache_dir: Path
     image_folder: str = "breastmnist"
     positive_class: str | None = None
+    time_budget: float | None = None  # minutes
+
 
 
 def _flag(name: str) -> bool:
@@ -95,7 +99,22 @@ def settings() -> Settings:
         cache_dir=cache_path,
         image_folder=os.environ.get("COURSE_IMAGE_FOLDER", "").strip() or "breastmnist",
         positive_class=_folder_name("COURSE_POSITIVE_CLASS"),
+        time_budget=_minutes("COURSE_TIME_BUDGET"),
     )
+
+
+def _minutes(name: str) -> float | None:
+    """The value of ``name`` as a positive number of minutes (None when unset)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        minutes = float(value)
+    except ValueError:
+        minutes = float("nan")
+    if not 0 < minutes < float("inf"):
+        raise ValueError(f"{name} must be a positive number of minutes (e.g. 30), got {value!r}; or unset it.")
+    return minutes
 
 
 def _folder_name(name: str) -> str | None:

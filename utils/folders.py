@@ -22,7 +22,16 @@ The rules :func:`load_image_folder` applies to every file:
   interpolation with antialiasing), then ``fit="pad"`` pads the short side with black, centred, or
   ``fit="crop"`` fills the square and cuts the long side, centred. Square images are only resized.
 
-A file that cannot be read is skipped; all such files are listed in one warning at the end.
+- **Which files**: every file with one of those extensions under a class folder, sub-folders included
+  (they belong to the class); **EXIF orientation** is applied, so a phone photo stands as it was taken.
+  Files not read are skipped and counted in one warning with their reason: unreadable (damaged, an
+  animation or a multi-frame stack, a header claiming more pixels than Pillow's decompression-bomb
+  guard allows), an unsupported type (e.g. ``.gif``, ``.txt``), a dangling symlink, a hidden file or folder
+  (``.DS_Store``), a symlinked folder (not followed: it could loop).
+- **Decoded once**: the files are decoded in parallel into a uint8 file in ``COURSE_CACHE_DIR/decoded/``,
+  keyed by the file list, their sizes and modification times, the size, colour and fit arguments and
+  the version of these rules (:data:`DECODE_RULES`), and written whole or not at all; the data set holds
+  it memory-mapped (:mod:`utils.streaming`), and a second load takes seconds.
 
 **The positive class** (the finding, e.g. ``malignant``) is the class folder that ``positive_class`` or,
 by default, ``COURSE_POSITIVE_CLASS`` names; unset, the one that the folder's ``dataset.json`` names
@@ -35,21 +44,27 @@ new folders of images by the same rules (:func:`read_image_files`).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import os
+import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 import keras
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
 
 from utils import fetal_planes
-from utils.config import atomic_folder, cache_path, settings
+from utils.config import atomic_folder, atomic_write, cache_path, settings
 from utils.data import Dataset
 from utils.images import as_float_images, check_class_names, check_int, check_labels, check_layout, check_number
 from utils.medmnist import load_medmnist, medmnist_names
+from utils.streaming import open_rows, short_hash, take_rows
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 SPLITS = ("train", "val", "test")
@@ -57,6 +72,9 @@ FITS = ("pad", "crop")
 COLOURS = ("grey", "rgb")
 PROGRESS_MIN_FILES = 200  # folders with more files than this show a progress bar
 DESCRIPTION_FILE = "dataset.json"  # what export_image_folder says of the data set: positive class, ordinal
+WALK_REASONS = ("hidden", "unsupported type", "dangling symlink", "symlinked folder")  # skipped unread
+DECODE_CHUNK = 256  # files decoded in parallel before their rows are written
+DECODE_RULES = 2  # the version of the reading rules, part of the decoded cache's key: raise it when they change
 
 
 def _check_choice(argument: str, value, choices: tuple) -> None:
@@ -66,7 +84,10 @@ def _check_choice(argument: str, value, choices: tuple) -> None:
 
 def _read_pixels(path: Path) -> np.ndarray:
     """A file's pixels as uint8, (H, W) grey or (H, W, 3) colour, scaled by the module's 16-bit rule."""
-    with Image.open(path) as image:
+    with Image.open(path) as opened:
+        if getattr(opened, "n_frames", 1) > 1:
+            raise ValueError(f"{opened.n_frames} frames (an animation or a stack): save the frame to use as one image")
+        image = ImageOps.exif_transpose(opened)  # a phone photo stands as it was taken
         image.load()
         if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
             pixels = np.asarray(image)
@@ -115,13 +136,43 @@ def _to_colour(pixels: np.ndarray, colour: str) -> np.ndarray:
     return pixels if pixels.ndim == 2 else np.asarray(Image.fromarray(pixels).convert("L"))
 
 
+def walk_images(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The image files under ``folder``, sub-folders included, sorted by path, and the files skipped with
+    the reason: ``"hidden"`` (a name starting with ``.``), ``"unsupported type"`` (another extension than
+    :data:`IMAGE_EXTENSIONS`, e.g. ``.gif``), ``"dangling symlink"`` or ``"symlinked folder"`` (not followed).
+    The one walk of the module: :func:`load_image_folder` and ``serving.predict_folder`` read what it finds."""
+    files, skipped = [], []
+    for root, folder_names, file_names in os.walk(folder):
+        root = Path(root)
+        for name in sorted(folder_names):
+            if name.startswith("."):
+                skipped.append((root / name, "hidden"))
+            elif (root / name).is_symlink():
+                skipped.append((root / name, "symlinked folder"))
+        folder_names[:] = sorted(n for n in folder_names if not n.startswith(".") and not (root / n).is_symlink())
+        for name in sorted(file_names):
+            path = root / name
+            reason = ("hidden" if name.startswith(".") else "dangling symlink" if not path.exists()
+                      else None if path.suffix.lower() in IMAGE_EXTENSIONS else "unsupported type")
+            if reason is None:
+                files.append(path)
+            else:
+                skipped.append((path, reason))
+    return sorted(files), skipped
+
+
 def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    return [p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
 
 
-def _class_folders(folder: Path) -> dict[str, list[Path]]:
-    """Class name -> its image files, for the sub-folders of ``folder``; clear errors for bad layouts."""
-    classes = {p.name: _image_files(p) for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+def _class_folders(folder: Path, skipped: list[tuple[Path, str]]) -> dict[str, list[Path]]:
+    """Class name -> its image files (sub-folders included), for the sub-folders of ``folder``; the files
+    skipped are added to ``skipped``; clear errors for bad layouts."""
+    classes = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_dir() and not path.name.startswith("."):
+            classes[path.name], skipped_here = walk_images(path)
+            skipped += skipped_here
     if not classes:
         loose = _image_files(folder)
         raise ValueError(f"{folder} has no class sub-folders" + (
@@ -136,34 +187,81 @@ def _class_folders(folder: Path) -> dict[str, list[Path]]:
     return classes
 
 
-def _read_images(files: list[Path], unreadable: list[str], sizes: dict) -> tuple[list[np.ndarray], list[int]]:
-    """The pixels of ``files`` as stored, and the indices of the files read; unreadable files are added to
-    ``unreadable``, and the (height, width) of the others counted in ``sizes``."""
-    progress = keras.utils.Progbar(len(files), unit_name="image") if len(files) > PROGRESS_MIN_FILES else None
-    images, kept = [], []
-    for i, path in enumerate(files):
-        try:
-            pixels = _read_pixels(path)
-        except (OSError, ValueError, UnidentifiedImageError, SyntaxError) as error:
-            unreadable.append(f"{path} ({str(error).splitlines()[0][:80] if str(error) else type(error).__name__})")
-        else:
-            sizes[pixels.shape[:2]] = sizes.get(pixels.shape[:2], 0) + 1
-            images.append(pixels)
-            kept.append(i)
-        if progress is not None:
-            progress.update(i + 1)
-    return images, kept
+def _error_text(error: Exception) -> str:
+    return str(error).splitlines()[0][:80] if str(error) else type(error).__name__
 
 
-def _square_images(images: list[np.ndarray], image_size: int, colour: str, fit: str) -> np.ndarray:
-    """One uint8 array of ``images`` in ``colour``, each brought to ``image_size`` by :func:`fit_to_square`."""
-    return np.stack([fit_to_square(_to_colour(p, colour), image_size, fit) for p in images])
+def _decode(path: Path, image_size: int, colour: str | None, fit: str):
+    """One file brought to the square: ``(square, (height, width), None)``, or ``(None, None, reason)``
+    when it cannot be read. With ``colour=None`` the square keeps the file's own colour (grey or rgb)."""
+    try:
+        pixels = _read_pixels(path)
+    except Image.DecompressionBombError as error:
+        return None, None, f"decompression bomb guard: {_error_text(error).split(', could')[0]}"
+    except (OSError, ValueError, UnidentifiedImageError, SyntaxError) as error:
+        return None, None, _error_text(error)
+    square = fit_to_square(pixels if colour is None else _to_colour(pixels, colour), image_size, fit)
+    return square, pixels.shape[:2], None
 
 
-def _warn_unreadable(unreadable: list[str], stacklevel: int = 3) -> None:
-    if unreadable:
-        warnings.warn(f"{len(unreadable)} file(s) could not be read and were skipped: " + "; ".join(unreadable),
-                      stacklevel=stacklevel)
+def _decode_all(files: list[Path], image_size: int, colour: str | None, fit: str, allocate):
+    """Decode ``files`` in parallel (threads: Pillow decodes and resizes without holding Python's lock) into
+    the array ``allocate(shape)`` returns (in memory or a memory-mapped file), one row per file read, in
+    order. A colour image among grey ones (``colour=None``) makes the array colour, the grey rows copied
+    to three channels. Returns the array, the indices of the rows read, the sizes found and the
+    unreadable files with the reason."""
+    shape = (len(files), image_size, image_size) + ((3,) if colour == "rgb" else ())
+    images = allocate(shape)
+    kept, sizes, unreadable = [], {}, []
+    show = len(files) > PROGRESS_MIN_FILES
+    progress = keras.utils.Progbar(len(files), unit_name="image") if show else None
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        decoded = (result for start_of_chunk in range(0, len(files), DECODE_CHUNK)  # a chunk at a time: bounded memory
+                   for result in pool.map(lambda path: _decode(path, image_size, colour, fit),
+                                          files[start_of_chunk:start_of_chunk + DECODE_CHUNK]))
+        for i, (square, size, reason) in enumerate(decoded):
+            if reason is not None:
+                unreadable.append((files[i], reason))
+            else:
+                if square.ndim == 3 and images.ndim == 3:  # the first colour image: widen to rgb
+                    images = _widen(images, len(kept), allocate)
+                elif square.ndim == 2 and images.ndim == 4:
+                    square = _to_colour(square, "rgb")
+                images[len(kept)] = square
+                kept.append(i)
+                sizes[size] = sizes.get(size, 0) + 1
+            if progress is not None:
+                progress.update(i + 1)
+    if show:
+        seconds = time.perf_counter() - start
+        print(f"Decoded {len(files):,} files in {seconds:.0f} s ({len(files) / max(seconds, 1e-9):.0f} images/s).")
+    return images, kept, sizes, unreadable
+
+
+def _widen(grey: np.ndarray, n_rows: int, allocate) -> np.ndarray:
+    """A colour array of ``grey``'s rows, the first ``n_rows`` copied to three channels (a chunk at a time)."""
+    rgb = allocate(grey.shape + (3,))
+    for start in range(0, n_rows, 256):
+        rgb[start:min(n_rows, start + 256)] = grey[start:min(n_rows, start + 256), ..., np.newaxis]
+    return rgb
+
+
+def _warn_skipped(skipped: list[tuple[Path, str]], n_read: int, where, stacklevel: int = 3) -> None:
+    """One warning for all the files not read: how many of each reason, with the first few of each."""
+    if not skipped:
+        return
+    reasons = {}
+    for path, reason in skipped:
+        reasons.setdefault("could not be read" if reason not in WALK_REASONS else reason, []).append(
+            f"{path}" + (f" ({reason})" if reason not in WALK_REASONS else ""))
+    parts = []
+    for reason, paths in reasons.items():
+        shown = "; ".join(paths[:5]) + (f"; and {len(paths) - 5} more" if len(paths) > 5 else "")
+        parts.append(f"{len(paths)} file(s) {reason}: {shown}" if reason == "could not be read"
+                     else f"{len(paths)} {reason}: {shown}")
+    warnings.warn(f"{where}: read {n_read:,} images; skipped {len(skipped):,} file(s): " + " | ".join(parts),
+                  stacklevel=stacklevel)
 
 
 def read_image_files(files: list[Path], *, image_size: int, colour: str, fit: str) -> tuple[np.ndarray, list[int]]:
@@ -177,12 +275,65 @@ def read_image_files(files: list[Path], *, image_size: int, colour: str, fit: st
     Raises:
         ValueError: no file could be read.
     """
-    unreadable: list[str] = []
-    images, kept = _read_images(files, unreadable, {})
-    _warn_unreadable(unreadable, stacklevel=4)
-    if not images:
-        raise ValueError(f"none of the {len(files)} files could be read: {'; '.join(unreadable[:3])}.")
-    return _square_images(images, image_size, colour, fit), kept
+    images, kept, _, unreadable = _decode_all(files, image_size, colour, fit, _in_memory)
+    _warn_skipped(unreadable, len(kept), f"{len(files)} files", stacklevel=4)
+    if not kept:
+        raise ValueError(f"none of the {len(files)} files could be read: "
+                         f"{'; '.join(f'{p} ({r})' for p, r in unreadable[:3])}.")
+    return images[:len(kept)], kept
+
+
+def _in_memory(shape: tuple[int, ...]) -> np.ndarray:
+    return np.zeros(shape, np.uint8)
+
+
+def _cache_key(files: list[Path], image_size: int, colour: str | None, fit: str) -> str:
+    """What the decoded images depend on: the files (path, size, modification time), the size, colour and
+    fit arguments, and the version of the reading rules."""
+    digest = hashlib.sha256(json.dumps([DECODE_RULES, image_size, colour, fit]).encode())
+    for path in files:
+        status = path.stat()
+        digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _decoded(files: list[Path], image_size: int, colour: str | None, fit: str, name: str, cache: bool):
+    """The decoded images of ``files`` (see :func:`_decode_all`), from the cache when an entry with this
+    key is complete: a uint8 file ``decoded/<name>-<key>.u8``, memory-mapped, and its description
+    ``.json`` (written after it, each whole or not at all). Returns the images, kept, sizes, unreadable."""
+    if not cache:
+        images, kept, sizes, unreadable = _decode_all(files, image_size, colour, fit, _in_memory)
+        return images[:len(kept)], kept, sizes, unreadable
+    key = _cache_key(files, image_size, colour, fit)
+    rows_file = cache_path("decoded", f"{name}-{key}.u8")
+    index_file = rows_file.with_suffix(".json")
+    try:
+        index = json.loads(index_file.read_text()) if index_file.is_file() else None
+        images = open_rows(rows_file, tuple(index["shape"])) if index and index["key"] == key else None
+    except (ValueError, KeyError, TypeError):  # a foreign or damaged description: decoded again
+        index, images = None, None
+    if images is not None:
+        print(f"Decoded images of {len(files):,} files found in the cache ({rows_file.name}).")
+        return (images, index["kept"], {tuple(s): n for s, n in index["sizes"]},
+                [(Path(p), r) for p, r in index["unreadable"]])
+    with atomic_write(rows_file) as temporary:
+        made = []  # the temporary files: a second one when a colour image widens a grey array
+
+        def allocate(shape):
+            made.append(temporary if not made else temporary.with_name(f".tmp-{os.getpid()}-rgb-{rows_file.name}"))
+            return np.memmap(made[-1], np.uint8, mode="w+", shape=shape)
+
+        images, kept, sizes, unreadable = _decode_all(files, image_size, colour, fit, allocate)
+        images.flush()
+        shape = (len(kept),) + images.shape[1:]
+        del images
+        os.replace(made[-1], temporary)
+        os.truncate(temporary, math.prod(shape))  # the rows read are the first ones
+    with atomic_write(index_file) as temporary:
+        temporary.write_text(json.dumps({"key": key, "shape": shape, "kept": kept,
+                                         "sizes": [[list(s), n] for s, n in sizes.items()],
+                                         "unreadable": [[str(p), r] for p, r in unreadable]}))
+    return open_rows(rows_file, shape), kept, sizes, unreadable
 
 
 def _class_order(folder: Path, class_names: tuple[str, ...], positive_class: str | None) -> tuple[int | None, bool]:
@@ -207,6 +358,7 @@ def load_image_folder(
     fit: str = "pad",
     name: str | None = None,
     positive_class: str | None = None,
+    cache: bool = True,
 ) -> Dataset:
     """Read a folder of labelled images (layout and rules: see the module) into a :class:`~utils.data.Dataset`.
 
@@ -219,6 +371,13 @@ def load_image_folder(
         name: the data set's name (default: the folder's name).
         positive_class: the class folder of the clinically positive class (default: ``COURSE_POSITIVE_CLASS``,
             else the folder's ``dataset.json``, else none).
+        cache: decode each file once into ``COURSE_CACHE_DIR/decoded/`` and return memory-mapped arrays
+            (read from disk as they are used; a second call with the same files, modification times and
+            arguments takes seconds); False decodes into memory.
+
+    Files in sub-folders of a class folder belong to that class. Files are decoded in parallel with a
+    progress bar and rate; the files not read (unreadable, an unsupported type, a dangling symlink,
+    hidden) are counted and listed in one warning.
 
     Returns:
         uint8 images, ``(N, image_size, image_size)`` grey or ``(..., 3)`` colour, int64 labels (the index
@@ -242,8 +401,9 @@ def load_image_folder(
     if split_folders and not {"train", "test"} <= set(split_folders):
         raise ValueError(f"{folder} has the split folder(s) {split_folders}: a split layout needs train/ and test/ "
                          "(val/ is optional); without them, put the class folders directly in it.")
-    layout = {s: _class_folders(folder / s) for s in split_folders} if split_folders else {
-        "train": _class_folders(folder)}
+    skipped: list[tuple[Path, str]] = []
+    layout = {s: _class_folders(folder / s, skipped) for s in split_folders} if split_folders else {
+        "train": _class_folders(folder, skipped)}
     class_names = tuple(layout["train"])
     for split, classes in layout.items():
         if tuple(classes) != class_names:
@@ -251,39 +411,44 @@ def load_image_folder(
                              f"{folder / 'train'} ({', '.join(class_names)}); every split needs the same classes.")
     positive_index, ordinal = _class_order(folder, class_names, positive_class)
 
-    unreadable, sizes, pixels, labels, files = [], {}, {}, {}, {}
-    for split, classes in layout.items():
-        all_files = [f for files_of_class in classes.values() for f in files_of_class]
-        all_labels = [c for c, files_of_class in enumerate(classes.values()) for _ in files_of_class]
-        images, kept = _read_images(all_files, unreadable, sizes)
-        pixels[split], labels[split] = images, np.array(all_labels, np.int64)[kept]
-        files[split] = [str(all_files[i]) for i in kept]
+    order = [(split, c, path) for split, classes in layout.items()
+             for c, files_of_class in enumerate(classes.values()) for path in files_of_class]
+    all_files = [path for _, _, path in order]
+    images, kept, sizes, unreadable = _decoded(all_files, image_size, colour, fit, name or folder.name, cache)
+    labels, files, arrays, start = {}, {}, {}, 0
+    for split in layout:
+        chosen = [i for i in kept if order[i][0] == split]
+        labels[split] = np.array([order[i][1] for i in chosen], np.int64)
+        files[split] = [str(order[i][2]) for i in chosen]
+        arrays[split] = images[start:start + len(chosen)]  # the splits are consecutive rows
+        start += len(chosen)
         missing = [class_names[c] for c in range(len(class_names)) if not np.any(labels[split] == c)]
         if missing:
             raise ValueError(f"no readable image in the class folder(s) {', '.join(missing)} of "
-                             f"{folder / split if split_folders else folder}; unreadable: {unreadable}.")
-    if colour is None:
-        colour = "rgb" if any(p.ndim == 3 for images in pixels.values() for p in images) else "grey"
+                             f"{folder / split if split_folders else folder}; unreadable: "
+                             f"{[f'{p} ({r})' for p, r in unreadable]}.")
+    colour = "rgb" if images.ndim == 4 else "grey"
     shape = (0, image_size, image_size) + ((3,) if colour == "rgb" else ())
-    arrays = {split: _square_images(images, image_size, colour, fit) for split, images in pixels.items()}
-    arrays.setdefault("val", np.zeros(shape, np.uint8))
-    arrays.setdefault("test", np.zeros(shape, np.uint8))
     for split in ("val", "test"):
+        arrays.setdefault(split, np.zeros(shape, np.uint8))
         labels.setdefault(split, np.zeros(0, np.int64))
         files.setdefault(split, [])
-    _warn_unreadable(unreadable)
+    _warn_skipped(skipped + unreadable, len(kept), folder)
     counts = " / ".join(f"{len(labels[s]):,} {s}" for s in SPLITS if len(labels[s])) + " images"
     size_text = ", ".join(f"{h}x{w} ({n})" for (h, w), n in sorted(sizes.items(), key=lambda kv: -kv[1])[:3])
     source = f"{folder} ({'split folders' if split_folders else 'class folders'}; sizes found: {size_text}" + (
-        f", and {len(sizes) - 3} more" if len(sizes) > 3 else "") + f"; {len(unreadable)} unreadable skipped)"
+        f", and {len(sizes) - 3} more" if len(sizes) > 3 else "") + f"; {len(unreadable)} unreadable skipped" + (
+        f", {len(skipped)} other files skipped" if skipped else "") + ")"
     dataset = Dataset(
         name=name or folder.name, x_train=arrays["train"], y_train=labels["train"], x_test=arrays["test"],
         y_test=labels["test"], class_names=class_names, source=source, x_val=arrays["val"], y_val=labels["val"],
         files=files, sizes_found=dict(sizes), fit=fit, positive_class=positive_index, ordinal=ordinal,
     )
     positive = f"positive class: {class_names[positive_index]}, " if positive_index is not None else ""
+    where = (f"memory-mapped from the cache, {images.nbytes / 2**20:,.0f} MiB on disk" if isinstance(images, np.memmap)
+             else "in memory")
     print(f"{dataset.name}: {len(class_names)} classes ({', '.join(class_names)}), {positive}{counts}, {colour}, "
-          f"{image_size}x{image_size} ({fit}); source: {source}")
+          f"{image_size}x{image_size} ({fit}), {where}; source: {source}")
     return dataset
 
 
@@ -294,35 +459,61 @@ def split_dataset(dataset: Dataset, *, val_fraction: float = 0.15, test_fraction
     A data set that has a test split keeps it; a missing validation split is taken from the training
     images (when both are drawn, ``val_fraction`` and ``test_fraction`` are shares of all images). Split
     by patient instead when one patient has several images (see notebook 07).
+
+    The split is drawn on indices; memory-mapped images (a cached folder) are copied a chunk at a time
+    into one file per split in the cache (once), so the splits stay on disk too.
     """
     if not isinstance(dataset, Dataset) or dataset.files is None:
         raise TypeError(f"dataset must be a Dataset read by load_image_folder (with its files), "
                         f"got {type(dataset).__name__}.")
     for argument, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         check_number(argument, value, 0, 0.5, exclusive=True)
-    x, y, files = dataset.x_train, dataset.y_train, np.array(dataset.files["train"], dtype=object)
-    parts = {"test": (dataset.x_test, dataset.y_test, dataset.files["test"]),
-             "val": (dataset.x_val, dataset.y_val, dataset.files["val"])}
-    drawn = [split for split in ("test", "val") if not len(parts[split][1])]
+    parts = {"test": np.arange(len(dataset.y_test)), "val": np.arange(len(dataset.y_val))}
+    drawn = [split for split in ("test", "val") if not len(parts[split])]
     if not drawn:
         return dataset
+    train = np.arange(len(dataset.y_train))
     for split, fraction in (("test", test_fraction), ("val", val_fraction)):
         if split not in drawn:
             continue
         share = fraction / (1 - test_fraction) if split == "val" and "test" in drawn else fraction
+        y = dataset.y_train[train]
         try:
-            x, x_out, y, y_out, files, files_out = train_test_split(
-                x, y, files, test_size=share, stratify=y, shuffle=True, random_state=seed)
+            train, parts[split] = train_test_split(train, test_size=share, stratify=y, shuffle=True, random_state=seed)
         except ValueError as error:
             raise ValueError(f"{dataset.name}: too few images per class for a stratified {split} split "
                              f"({np.bincount(y).tolist()} per class): {error}") from error
-        parts[split] = (x_out, y_out, list(files_out))
+    chosen = {"train": ("train", train)} | {split: ("train" if split in drawn else split, parts[split])
+                                             for split in ("val", "test")}
+    rows_name = f"{Path(getattr(dataset.x_train, 'filename', None) or 'memory').stem}-split-{short_hash(train)}"
+    arrays = {split: getattr(dataset, f"x_{split}") if split in ("val", "test") and split not in drawn
+              else take_rows(dataset.x_train, rows, cache_path("decoded", f"{rows_name}-{split}-{short_hash(rows)}.u8"))
+              for split, (_, rows) in chosen.items()}
     return replace(
-        dataset, x_train=x, y_train=y, x_test=parts["test"][0], y_test=parts["test"][1],
+        dataset, x_train=arrays["train"], y_train=dataset.y_train[train], x_test=arrays["test"],
+        y_test=getattr(dataset, f"y_{chosen['test'][0]}")[chosen["test"][1]],
         source=dataset.source + f"; {' and '.join(drawn)} split drawn stratified, seed {seed}",
-        x_val=parts["val"][0], y_val=parts["val"][1],
-        files={"train": list(files), "val": list(parts["val"][2]), "test": list(parts["test"][2])},
+        x_val=arrays["val"], y_val=getattr(dataset, f"y_{chosen['val'][0]}")[chosen["val"][1]],
+        files={split: [dataset.files[source][i] for i in rows] for split, (source, rows) in chosen.items()},
     )
+
+
+def at_image_size(dataset: Dataset, image_size: int) -> Dataset:
+    """The same files in the same splits and order as ``dataset`` (read by :func:`load_image_folder`,
+    split or not), read again at ``image_size`` by the same colour and fit, decoded once into the cache:
+    e.g. InceptionV3's own 299 pixels next to a small CNN's 64, with no image upsampled."""
+    if not isinstance(dataset, Dataset) or dataset.files is None or dataset.fit is None:
+        raise TypeError(f"dataset must be a Dataset read by load_image_folder (with its files), "
+                        f"got {type(dataset).__name__}.")
+    check_int("image_size (pixels)", image_size, 8)
+    files = [Path(f) for split in SPLITS for f in dataset.files[split]]
+    images, kept, _, unreadable = _decoded(files, image_size, dataset.colour, dataset.fit, dataset.name, True)
+    if unreadable:
+        raise ValueError(f"{len(unreadable)} file(s) of {dataset.name} can no longer be read (changed since it was "
+                         f"loaded?): {'; '.join(f'{p} ({r})' for p, r in unreadable[:3])}.")
+    train_end, val_end = np.cumsum([len(dataset.files["train"]), len(dataset.files["val"])])
+    return replace(dataset, x_train=images[:train_end], x_val=images[train_end:val_end], x_test=images[val_end:],
+                   source=dataset.source + f"; read again at {image_size}x{image_size}")
 
 
 def export_image_folder(dataset: Dataset, path: str | Path) -> Path:

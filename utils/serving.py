@@ -25,7 +25,7 @@ import numpy as np
 
 from utils.config import atomic_write
 from utils.data import Dataset
-from utils.folders import COLOURS, FITS, IMAGE_EXTENSIONS, read_image_files
+from utils.folders import COLOURS, FITS, IMAGE_EXTENSIONS, read_image_files, walk_images
 from utils.images import check_class_names, check_int
 from utils.models import output_activation, to_model_input
 
@@ -185,7 +185,7 @@ def predict_folder(model: str | Path | SavedClassifier, folder: str | Path, *,
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise ValueError(f"folder must be an existing folder, got {str(folder)!r}.")
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    files, _ = walk_images(folder)
     if not files:
         raise ValueError(f"{folder} holds no images ({', '.join(IMAGE_EXTENSIONS)}).")
     images, kept = read_image_files(files, image_size=classifier.image_size, colour=classifier.colour,

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 import h5py
 import keras
 import numpy as np
+from sklearn.model_selection import train_test_split
 
 from utils.config import atomic_write, by_mode, cache_path, settings
 from utils.data import Dataset, stratified_subset
 from utils.images import as_float_images, check_int, check_labels, check_number
 from utils.models import SEED, build_gap_cnn, build_mnist_cnn, output_activation, to_model_input
+from utils.streaming import EpochEstimate, ImageBatches, TimeBudget, hash_into, is_streamed
 
 CNN_VARIANTS = ("features", "gap")
 
@@ -97,9 +99,7 @@ def _fingerprint(model: keras.Model, initial: str, arrays: list[np.ndarray], set
     digest = hashlib.sha256(_architecture(model).encode())
     digest.update(initial.encode())
     for array in arrays:
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype}{array.shape}".encode())
-        digest.update(array.tobytes())
+        hash_into(digest, array)  # a chunk at a time: a memory-mapped folder is never read whole
     digest.update(json.dumps(settings, sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
@@ -133,6 +133,7 @@ def train_or_load(
     name: str | None = None,
     seed: int = SEED,
     verbose: int = 2,
+    time_budget: TimeBudget | None = None,
 ) -> tuple[keras.Model, dict | None]:
     """Train a classifier with early stopping, or load its weights if it was trained before.
 
@@ -146,11 +147,16 @@ def train_or_load(
     Args:
         build_fn: called without arguments; returns an uncompiled Keras model whose output is
             softmax probabilities (e.g. ``build_mnist_cnn`` or ``functools.partial(...)``).
-        x_train: model inputs, e.g. from :func:`to_model_input`.
+        x_train: model inputs: uint8 images (in memory or memory-mapped, e.g. a folder's split), turned
+            into float32 in [0, 1] a batch at a time (:class:`~utils.streaming.ImageBatches`; small ones,
+            below ``streaming.IN_MEMORY_BYTES`` as floats, at once), or floats (e.g. from
+            :func:`to_model_input`, or features), used as they are.
         y_train: integer class labels, shape (N,).
         epochs: the most epochs to train; training stops earlier when the validation loss has
-            not improved for ``patience`` epochs, and the best weights are kept.
-        validation_split: the fraction of the training data (its end) held out for validation.
+            not improved for ``patience`` epochs, and the best weights are kept. The time of the first
+            epoch gives an estimate of the whole, printed.
+        validation_split: the fraction of the training data held out for validation, drawn by index,
+            stratified by class and shuffled (``seed``).
         validation_data: ``(x_val, y_val)``, a separate validation set (e.g. an official split);
             when given, it is used instead of ``validation_split`` and all of ``x_train`` trains.
         class_weight: Keras' ``class_weight``, e.g. from ``utils.evaluation.class_weights``: how much
@@ -159,6 +165,8 @@ def train_or_load(
             not improved for that many epochs (Keras' ``ReduceLROnPlateau``): smaller steps let the
             weights settle into a minimum instead of jumping around it.
         name: the name of the cache files (default: the model's name).
+        time_budget: training stops after the epoch that would end past its deadline (the weights
+            are then not cached, so a run with more time trains in full).
 
     Returns:
         The compiled model and its training history (per-epoch ``loss``, ``accuracy``,
@@ -219,14 +227,13 @@ def train_or_load(
     stop_early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                restore_best_weights=True)
     clock = _EpochClock()
-    callbacks = [keras.callbacks.TerminateOnNaN(), stop_early, clock]
+    estimate = EpochEstimate(epochs, time_budget)
+    callbacks = [keras.callbacks.TerminateOnNaN(), stop_early, clock, estimate]
     if reduce_lr_patience is not None:
         callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                                               patience=reduce_lr_patience))
-    validation = ({"validation_data": tuple(data[2:])} if validation_data is not None
-                  else {"validation_split": validation_split})
-    fit = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, class_weight=class_weight,
-                    callbacks=callbacks, verbose=verbose, **validation)
+    fit = model.fit(**_feed(data, validation_split, batch_size, seed), epochs=epochs, class_weight=class_weight,
+                    callbacks=callbacks, verbose=verbose)
     history = {metric: [float(v) for v in values] for metric, values in fit.history.items()}
     history["epoch_seconds"] = clock.seconds
     seconds = sum(clock.seconds)
@@ -235,6 +242,10 @@ def train_or_load(
                                  f"{history['loss']}); nothing was cached. Lower learning_rate (now {learning_rate:g}) "
                                  "or check the inputs and the model.")
     best_epoch = int(np.argmin(history["val_loss"])) + 1
+    if estimate.stopped_at is not None:
+        print(f"Trained {model.name} for {estimate.stopped_at} of {epochs} epochs (time budget) in {seconds:.0f} s; "
+              "not cached.")
+        return model, history
     # History first, weights last: a complete cache entry is one whose weights file exists. Each file
     # is written whole or not at all, so a crash or a second kernel never leaves a damaged entry. The
     # weights file carries its key, checked when it is loaded.
@@ -247,6 +258,35 @@ def train_or_load(
     print(f"Trained {model.name} for {len(history['loss'])} epochs in {seconds:.0f} s; kept the weights of "
           f"epoch {best_epoch} (lowest validation loss); cached as {weights_file.name}.")
     return model, history
+
+
+def _feed(data: list[np.ndarray], validation_split: float, batch_size: int, seed: int) -> dict:
+    """``model.fit``'s data arguments: ``data`` is ``[x, y]`` or ``[x, y, x_val, y_val]``. Without a
+    validation set, ``validation_split`` of the rows is held out, stratified by class (when every class
+    has two rows) and shuffled. uint8 images go as :class:`ImageBatches` (float batches read when needed:
+    the training ones shuffled every epoch from ``seed``), or, when small, as one float array."""
+    x, y = data[:2]
+    if len(data) == 4:
+        x_val, y_val, rows, val_rows = data[2], data[3], np.arange(len(y)), np.arange(len(data[3]))
+    else:
+        try:
+            rows, val_rows = train_test_split(np.arange(len(y)), test_size=validation_split, stratify=y,
+                                              shuffle=True, random_state=seed)
+        except ValueError:  # a class of one row, or fewer validation rows than classes: not stratified
+            rows, val_rows = train_test_split(np.arange(len(y)), test_size=validation_split, shuffle=True,
+                                              random_state=seed)
+        x_val, y_val = x, y
+
+    def feed(images, labels, indices, shuffle):
+        if is_streamed(images):
+            return ImageBatches(images, labels, batch_size=batch_size, indices=indices, shuffle=shuffle, seed=seed)
+        chosen = images if len(indices) == len(images) else images[indices]
+        return to_model_input(chosen) if images.dtype == np.uint8 else chosen, labels[indices]
+
+    train, validation = feed(x, y, rows, True), feed(x_val, y_val, val_rows, False)
+    if isinstance(train, ImageBatches):
+        return dict(x=train, validation_data=validation, shuffle=False)
+    return dict(x=train[0], y=train[1], batch_size=batch_size, validation_data=validation)
 
 
 def _check_training_inputs(model, x_train, y_train, validation_data, class_weight) -> tuple[list, dict | None]:
@@ -310,7 +350,7 @@ def _check_x(x: np.ndarray, name: str) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim < 2 or len(x) == 0 or not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
         raise ValueError(f"{name} must be a non-empty array of numbers (N, ...), got shape {x.shape}, dtype {x.dtype}.")
-    if not np.all(np.isfinite(x)):
+    if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
         raise ValueError(f"{name} must hold finite numbers, got NaN or infinite values.")
     if x.ndim >= 3 and x.dtype != np.uint8:
         for start in range(0, len(x), 1024):

@@ -17,8 +17,8 @@ The usual path::
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +32,7 @@ from scipy import stats
 
 from utils.images import as_float_images, check_int, check_layout, check_number
 from utils.models import SEED, _check_classes, build_mnist_cnn, parameter_counts, to_model_input
+from utils.streaming import StepClock, float_batches, short_hash
 from utils.training import train_or_load, weights_fingerprint
 
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -39,6 +40,7 @@ INCEPTION_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applic
                          + INCEPTION_WEIGHTS_FILE)
 INCEPTION_WEIGHTS_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"
 INCEPTION_MIN_SIZE = 75  # the smallest input InceptionV3 accepts
+INCEPTION_NATIVE_SIZE = 299  # the size of its ImageNet training images
 INCEPTION_TOP_BLOCKS = "mixed8"  # fine-tuning unfreezes the layers after it: blocks mixed9 and mixed10
 WEIGHTS = ("imagenet", "random")
 
@@ -124,20 +126,44 @@ def build_inception_backbone(
     return backbone, "random"
 
 
+def inception_size(image_size: int) -> int:
+    """The input size InceptionV3 gets for images of ``image_size`` pixels: its smallest, 75, for
+    thumbnails of at most 75 pixels (upsampling them further adds no detail, only time), else its own
+    299 (the size its ImageNet weights learnt at; read the folder at that size, not upsampled)."""
+    check_int("image_size (pixels)", image_size, 1)
+    return INCEPTION_MIN_SIZE if image_size <= INCEPTION_MIN_SIZE else INCEPTION_NATIVE_SIZE
+
+
+def compute_setup() -> tf.distribute.Strategy:
+    """Where the networks run, printed in one line: with one or more GPUs, mixed precision (float16
+    arithmetic, float32 weights) and ``tf.distribute.MirroredStrategy`` over all of them (build and
+    train models inside ``strategy.scope()``); without, the CPU in float32 (the default strategy)."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        print(f"Running on the CPU ({os.cpu_count()} cores), float32: no GPU found.")
+        return tf.distribute.get_strategy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    strategy = tf.distribute.MirroredStrategy()
+    print(f"Running on {len(gpus)} GPU(s) ({', '.join(g.name for g in gpus)}), mixed precision float16, "
+          f"tf.distribute.MirroredStrategy over {strategy.num_replicas_in_sync} replica(s).")
+    return strategy
+
+
 def _check_size(size: int) -> None:
     check_int("size (InceptionV3's smallest input is 75 pixels)", size, INCEPTION_MIN_SIZE)
 
 
 def _check_images(images: np.ndarray) -> np.ndarray:
-    """Grey or RGB images (N, H, W), (N, H, W, 1) or (N, H, W, 3), uint8 or floats in [0, 1], as
-    float32 (N, H, W, C) in [0, 1] (the course's image rule, :func:`~utils.images.as_float_images`)."""
-    images = check_layout(images)
-    if images.ndim == 3:
-        images = images[..., np.newaxis]
-    if images.shape[-1] not in (1, 3):
+    """Grey or RGB images (N, H, W), (N, H, W, 1) or (N, H, W, 3), uint8 or floats in [0, 1] (the course's
+    image rule, :func:`~utils.images.as_float_images`), checked and returned as they are: uint8 images,
+    e.g. memory-mapped, are turned into floats a batch at a time when read."""
+    checked = check_layout(images)
+    if checked.ndim == 4 and checked.shape[-1] not in (1, 3):
         raise ValueError(f"images must have 1 or 3 channels, (N, H, W), (N, H, W, 1) or (N, H, W, 3), "
-                         f"got {images.shape}.")
-    return as_float_images(images)
+                         f"got {checked.shape}.")
+    if checked.dtype != np.uint8:
+        as_float_images(checked)  # in memory already: every value is checked now, not in the pipeline
+    return images if isinstance(images, np.ndarray) else checked
 
 
 def inception_input_model(size: int = INCEPTION_MIN_SIZE, channels: int = 1) -> keras.Model:
@@ -177,8 +203,11 @@ def to_inception_input(
     images = _check_images(images)
     _check_size(size)
     check_int("batch_size", batch_size)
-    stack = inception_input_model(size, images.shape[-1])
-    pipeline = tf.data.Dataset.from_tensor_slices(images).batch(batch_size)
+    channels = images.shape[3] if images.ndim == 4 else 1
+    stack = inception_input_model(size, channels)
+    pipeline = tf.data.Dataset.from_generator(
+        lambda: float_batches(images, batch_size),
+        output_signature=tf.TensorSpec((None,) + images.shape[1:3] + (channels,), tf.float32))
     return pipeline.map(lambda x: stack(x, training=False), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
@@ -189,10 +218,7 @@ def inception_images(images: np.ndarray, size: int = INCEPTION_MIN_SIZE) -> np.n
 
 
 def _data_fingerprint(images: np.ndarray) -> str:
-    images = np.ascontiguousarray(images)
-    digest = hashlib.sha256(f"{images.dtype}{images.shape}".encode())
-    digest.update(images.tobytes())
-    return digest.hexdigest()[:12]
+    return short_hash(images)
 
 
 def extract_features(
@@ -239,11 +265,13 @@ def extract_features(
     print(f"Extracting {backbone.output_shape[-1]:,} features from each of {n_images:,} images "
           f"at {size}x{size} pixels...")
     progress = keras.utils.Progbar(n_images, unit_name="image")
+    clock = StepClock("feature extraction", -(-n_images // batch_size), first=2)
     start = time.perf_counter()
     batches = []
     for batch in pipeline:
         batches.append(np.asarray(backbone.predict_on_batch(batch), dtype=np.float32))
         progress.add(len(batches[-1]))
+        clock.done(len(batches))
     features = np.concatenate(batches)
     seconds = time.perf_counter() - start
     print(f"Done in {seconds:.0f} s ({1000 * seconds / n_images:.1f} ms per image).")
@@ -251,6 +279,19 @@ def extract_features(
         with atomic_write(cache_file) as temporary:
             np.save(temporary, features)
     return features
+
+
+def seconds_per_image(backbone: keras.Model, images: np.ndarray, *, n_images: int = 32) -> float:
+    """How long ``backbone`` takes per image, measured on the first ``n_images`` of ``images`` (after one
+    warm-up call): what :func:`extract_features` will take, before starting it."""
+    check_int("n_images", n_images)
+    sample = images[:n_images]
+    pipeline = to_inception_input(sample, backbone.input_shape[1] or INCEPTION_MIN_SIZE, batch_size=len(sample))
+    batch = next(iter(pipeline))
+    backbone.predict_on_batch(batch)  # the first call also compiles
+    start = time.perf_counter()
+    backbone.predict_on_batch(batch)
+    return (time.perf_counter() - start) / len(sample)
 
 
 def _read_features(cache_file: Path, shape: tuple[int, int]) -> np.ndarray | None:
