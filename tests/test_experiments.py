@@ -76,6 +76,19 @@ def test_average_ensemble_averages_the_members_probabilities():
         experiments.average_ensemble([members[0], keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])])
 
 
+def test_flip_average_averages_an_image_and_its_mirror_image():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4, 6, 1))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(inputs)))
+    x = np.random.default_rng(0).random((5, 4, 6, 1)).astype("float32")
+    expected = (model.predict(x, verbose=0) + model.predict(x[:, :, ::-1], verbose=0)) / 2
+    averaged = experiments.flip_average(model)
+    np.testing.assert_allclose(averaged.predict(x, verbose=0), expected, rtol=1e-5)
+    np.testing.assert_allclose(averaged.predict(x[:, :, ::-1], verbose=0), expected, rtol=1e-5)  # mirror-invariant
+    with pytest.raises(TypeError, match="model must be"):
+        experiments.flip_average(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
+
+
 def test_most_confident_cases_picks_the_surest_right_and_wrong_call_per_class():
     y_true = np.array([0, 0, 1, 1, 1, 0])
     called = np.array([0, 0, 1, 1, 0, 1])

@@ -69,6 +69,15 @@ def test_gap_cnn_ends_in_global_average_pooling():
     np.testing.assert_allclose((maps @ weights).mean(axis=(1, 2)) + bias, logits, rtol=1e-4, atol=1e-5)
 
 
+def test_gap_cnn_filters_set_its_depth():
+    model = models.build_gap_cnn(n_classes=3, input_shape=(128, 128, 1), filters=(16, 32, 64, 128, 128))
+    assert model.get_layer("last_conv").output.shape == (None, 8, 8, 128)  # four poolings: 128 / 16
+    assert [layer.name for layer in model.layers if "pool" in layer.name] == ["pool1", "pool2", "pool3", "pool4"]
+    for bad in ((), (32, 0), (32, 2.5), 64):
+        with pytest.raises(ValueError, match="filters"):
+            models.build_gap_cnn(filters=bad)
+
+
 @pytest.mark.parametrize("build", [models.build_mnist_cnn, models.build_gap_cnn])
 def test_builders_take_colour_images(build):
     model = build(n_classes=5, input_shape=(28, 28, 3))

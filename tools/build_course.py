@@ -250,7 +250,8 @@ def build_run(name: str, run: Run, build_dir: Path = BUILD_DIR, notebooks_dir: P
     if previous is not None:
         rerun = {nb["name"]: nb for nb in results["notebooks"]}
         kept = [nb for nb in previous["notebooks"] if nb["name"] not in rerun]
-        results = {**previous, "notebooks": sorted(kept + list(rerun.values()), key=lambda nb: nb["name"])}
+        results = {**previous, "target_minutes": run.target_minutes,  # the run's target today
+                   "notebooks": sorted(kept + list(rerun.values()), key=lambda nb: nb["name"])}
     (out_dir / "results.json").write_text(json.dumps(results, indent=1))
     return results
 

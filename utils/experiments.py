@@ -8,6 +8,7 @@ benchmark. The pieces that do not teach anything new live here:
 - :func:`train_head` and :func:`fine_tune`: transfer models trained through
   :func:`~utils.training.train_or_load`, so they are cached like every other network;
 - :func:`average_ensemble`: one Keras model that averages the probabilities of several;
+- :func:`flip_average`: one that averages a model's probabilities for an image and its mirror image;
 - :func:`select_model`: candidates in, a validation table and the chosen one out, with a flag on
   any candidate that calls (almost) every validation image the same class;
 - :func:`most_confident_cases`: per class, the most confident right and wrong call, to explain;
@@ -131,6 +132,19 @@ def average_ensemble(models: Sequence[keras.Model], *, name: str = "ensemble") -
     inputs = keras.Input(shape=shapes.pop(), name="image")
     outputs = keras.layers.Average(name="mean_probability")([m(inputs) for m in members])
     return keras.Model(inputs, outputs, name=name)
+
+
+def flip_average(model: keras.Model, *, name: str | None = None) -> keras.Model:
+    """One Keras model whose output is the mean of ``model``'s probabilities for each image and its
+    mirror image (left and right swapped): test-time augmentation for a model trained with
+    horizontal flips, so that its call does not depend on which side the image was taken from.
+    Takes (N, H, W, C) images like ``model``."""
+    if not isinstance(model, keras.Model) or len(model.input_shape) != 4:
+        raise TypeError(f"model must be a Keras model of (N, H, W, C) images, got {model!r}.")
+    inputs = keras.Input(shape=model.input_shape[1:], name="image")
+    mirrored = keras.layers.Lambda(lambda x: keras.ops.flip(x, axis=2), name="mirror")(inputs)
+    outputs = keras.layers.Average(name="mean_probability")([model(inputs), model(mirrored)])
+    return keras.Model(inputs, outputs, name=name or f"{model.name}_flip_average")
 
 
 def selection_metric(n_classes: int) -> str:

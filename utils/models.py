@@ -75,22 +75,36 @@ def build_mnist_cnn(
 
 
 def build_gap_cnn(
-    n_classes: int = 10, input_shape: tuple[int, ...] = (28, 28, 1), *, augmentation: Augmentation | None = None
+    n_classes: int = 10,
+    input_shape: tuple[int, ...] = (28, 28, 1),
+    *,
+    augmentation: Augmentation | None = None,
+    filters: tuple[int, ...] = (32, 64, 64),
 ) -> keras.Model:
     """A CNN that ends in global average pooling, so that class activation maps (CAM) apply.
 
-    Three ``same``-padded convolutions (the last one is ``last_conv``, 7 x 7 x 64 on a 28 x 28
-    image), then ``gap`` averages each feature map to one number and ``logits`` weighs them:
-    the CAM of class c is ``sum_k W_logits[k, c] * last_conv[..., k]``. Arguments as for
+    ``same``-padded 3 x 3 convolutions, one per entry of ``filters``, each but the last followed by
+    2 x 2 max pooling; the last one is ``last_conv`` (7 x 7 x 64 on a 28 x 28 image with the
+    defaults). Then ``gap`` averages each feature map to one number and ``logits`` weighs them:
+    the CAM of class c is ``sum_k W_logits[k, c] * last_conv[..., k]``. Other arguments as for
     :func:`build_mnist_cnn`.
+
+    Args:
+        filters: the number of feature maps of each convolution. A larger image needs more of them:
+            the defaults' ``last_conv`` sees 18 x 18 pixels, which is most of a 28-pixel digit but a
+            small patch of a 128-pixel scan, and averaging such patches cannot tell a lesion's shape.
+            At 128 px, ``(16, 32, 64, 128, 128)`` pools four times (``last_conv`` 8 x 8, each
+            cell seeing 78 x 78 pixels) for fewer multiplications than the defaults.
     """
     _check_classes(n_classes)
+    if not isinstance(filters, (tuple, list)) or not filters or not all(
+            isinstance(f, int) and not isinstance(f, bool) and f > 0 for f in filters):
+        raise ValueError(f"filters must be a non-empty tuple of positive integers, got {filters!r}.")
     inputs, x = _image_input(input_shape, augmentation)
-    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv1")(x)
-    x = keras.layers.MaxPooling2D(2, name="pool1")(x)
-    x = keras.layers.Conv2D(64, 3, padding="same", activation="relu", name="conv2")(x)
-    x = keras.layers.MaxPooling2D(2, name="pool2")(x)
-    x = keras.layers.Conv2D(64, 3, padding="same", activation="relu", name="last_conv")(x)
+    for block, width in enumerate(filters[:-1], start=1):
+        x = keras.layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{block}")(x)
+        x = keras.layers.MaxPooling2D(2, name=f"pool{block}")(x)
+    x = keras.layers.Conv2D(filters[-1], 3, padding="same", activation="relu", name="last_conv")(x)
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
     x = keras.layers.Dense(n_classes, name="logits")(x)
     outputs = keras.layers.Activation("softmax", name="probabilities")(x)

@@ -216,7 +216,8 @@ def plot_heatmap_grid(
         images: (N, H, W) or (N, H, W, 1) grey images, or (N, H, W, 3) colour images.
         heatmaps: column title (e.g. the method's title) -> heatmaps (N, H, W) in [0, 1], one per
             image. Titles are wrapped at 12 characters so that many columns stay apart.
-        row_titles: N strings shown left of each row (e.g. true and predicted class).
+        row_titles: N strings shown left of each row, horizontally (e.g. true and predicted class;
+            break long ones into lines with ``\n``).
         alpha: the opacity of the heatmaps.
     """
     images = np.asarray(images)
@@ -239,7 +240,8 @@ def plot_heatmap_grid(
     for i, image in enumerate(images):
         axes[i, 0].imshow(image, cmap="gray")
         if row_titles is not None:
-            axes[i, 0].set_ylabel(row_titles[i], fontsize=8)
+            # Horizontal, left of the row: rotated titles longer than a row ran into their neighbours.
+            axes[i, 0].set_ylabel(row_titles[i], fontsize=8, rotation=0, ha="right", va="center")
         for j, (name, maps) in enumerate(heatmaps.items(), start=1):
             axes[i, j].imshow(image, cmap="gray")
             shown = axes[i, j].imshow(maps[i], cmap=cmap, alpha=alpha, vmin=0, vmax=1)
